@@ -1,0 +1,88 @@
+"""The exact engine: per-candidate approval-year probabilities and the portfolio's count distributions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from pipecast.domain import Asset, Phase, Portfolio
+from pipecast.forecast.result import Forecast
+from pipecast.forecast.timing import Profile, YearWindows, approval_year_probabilities
+from pipecast.rates import RateSet
+
+
+def year_windows(as_of: dt.date, years: Sequence[int]) -> YearWindows:
+    starts = np.array([(dt.date(y, 1, 1) - as_of).days for y in years])
+    ends = np.array([(dt.date(y + 1, 1, 1) - as_of).days for y in years])
+    return YearWindows(starts, ends)
+
+
+def candidate_year_matrix(
+    assets: Sequence[Asset],
+    rates: RateSet,
+    as_of: dt.date,
+    years: Sequence[int],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities N x Y, success-to-approval probability per candidate).
+
+    Approvals on or before the as-of date are certain in their year; discontinued and suspended
+    candidates contribute nothing.
+    """
+    n, n_years = len(assets), len(years)
+    probs = np.zeros((n, n_years))
+    p_approval = np.zeros(n)
+    year_index = {y: j for j, y in enumerate(years)}
+    windows = year_windows(as_of, years)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    profile_cache: dict[tuple[Phase, str, str], tuple] = {}
+    for i, asset in enumerate(assets):
+        phase = asset.phase
+        if phase is Phase.APPROVED:
+            p_approval[i] = 1.0
+            approved = asset.approval_date or asset.phase_start
+            if approved.year in year_index:
+                probs[i, year_index[approved.year]] = 1.0
+            continue
+        if not phase.is_active:
+            continue
+        key = (phase, asset.therapeutic_area, asset.modality)
+        rows = profile_cache.get(key)
+        if rows is None:
+            rows = rates.profile(*key)
+            profile_cache[key] = rows
+        groups[rows].append(i)
+    done = 0
+    for rows, members in groups.items():
+        index = np.array(members)
+        elapsed = np.array([(as_of - assets[i].phase_start).days for i in members])
+        profile = Profile(rows)
+        probs[index] = approval_year_probabilities(profile, elapsed, windows)
+        p_approval[index] = profile.p_approval
+        done += len(members)
+        if progress:
+            progress(len(members))
+    return probs, p_approval
+
+
+def forecast_portfolio(
+    portfolio: Portfolio,
+    rates: RateSet,
+    years: Sequence[int],
+    progress: Callable[[int], None] | None = None,
+) -> Forecast:
+    assets = list(portfolio.assets)
+    probs, p_approval = candidate_year_matrix(assets, rates, portfolio.as_of, years, progress)
+    return Forecast(
+        as_of=portfolio.as_of,
+        years=list(years),
+        assets=assets,
+        probabilities=probs,
+        p_approval=p_approval,
+        counts=np.array([a.count for a in assets], dtype=np.int64),
+        rate_set=rates,
+        method="exact",
+    )

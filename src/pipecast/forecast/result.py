@@ -1,0 +1,180 @@
+"""What a forecast returns: per-candidate year probabilities and everything derived from them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from pipecast.domain import Asset, Phase
+from pipecast.forecast.joint import probability_all_years_in_band
+from pipecast.forecast.poibin import poisson_binomial
+from pipecast.rates import RateSet
+from pipecast.targets import Target
+
+#: Quantiles drawn in the fan chart.
+FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+#: How many candidates get an exact leave-one-out contribution to the target probability.
+TOP_CONTRIBUTORS = 15
+
+
+@dataclass
+class YearOutlook:
+    year: int
+    expected: float
+    pmf: list[float]
+    observed: int  # approvals already on record (certain)
+
+    def p_between(self, low: int, high: int | None) -> float:
+        top = len(self.pmf) if high is None else min(high + 1, len(self.pmf))
+        return float(sum(self.pmf[low:top]))
+
+    def quantile(self, q: float) -> int:
+        return int(np.searchsorted(np.cumsum(self.pmf), q - 1e-12))
+
+
+@dataclass
+class Contribution:
+    asset_id: str
+    name: str
+    phase: str
+    expected_in_range: float
+    delta_probability: float  # P(target met) minus P(target met without this candidate)
+
+
+@dataclass
+class TargetCheck:
+    target: Target
+    per_year_in_band: dict[int, float]
+    per_year_at_least_low: dict[int, float]
+    all_years_in_band: float
+    all_years_at_least_low: float
+    contributors: list[Contribution]
+    missing_years: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Forecast:
+    as_of: dt.date
+    years: list[int]
+    assets: list[Asset]
+    probabilities: np.ndarray  # (N, Y): P(candidate i first approved in year j)
+    p_approval: np.ndarray  # (N,): P(candidate i is ever approved)
+    counts: np.ndarray  # (N,): copies per row (cohorts)
+    rate_set: RateSet
+    method: str = "exact"
+    mc_error: dict[str, Any] | None = None
+
+    @cached_property
+    def outlooks(self) -> list[YearOutlook]:
+        pmf = poisson_binomial(self.probabilities, self.counts)
+        observed = ((self.probabilities == 1.0) * self.counts[:, None]).sum(axis=0)
+        expected = (self.probabilities * self.counts[:, None]).sum(axis=0)
+        result = []
+        for j, year in enumerate(self.years):
+            row = pmf[j]
+            last = int(np.flatnonzero(row > 1e-12).max()) + 1 if row.any() else 1
+            result.append(YearOutlook(year, float(expected[j]), [float(x) for x in row[:last]], int(observed[j])))
+        return result
+
+    def outlook(self, year: int) -> YearOutlook:
+        return self.outlooks[self.years.index(year)]
+
+    def fan(self) -> dict[str, list[float]]:
+        return {
+            f"q{int(q * 100):02d}": [float(o.quantile(q)) for o in self.outlooks] for q in FAN_QUANTILES
+        } | {"expected": [o.expected for o in self.outlooks]}
+
+    def funnel(self) -> dict[str, int]:
+        counts = {p.value: 0 for p in Phase}
+        for asset in self.assets:
+            counts[asset.phase.value] += asset.count
+        return counts
+
+    def _columns(self, target: Target) -> list[int]:
+        return [self.years.index(y) for y in target.years if y in self.years]
+
+    def check(self, target: Target, top: int = TOP_CONTRIBUTORS) -> TargetCheck:
+        """Probability that the target is met each year and over its whole range, with who carries it."""
+        cols = self._columns(target)
+        missing = [y for y in target.years if y not in self.years]
+        sub = self.probabilities[:, cols]
+        in_band = {self.years[c]: self.outlooks[c].p_between(target.low, target.high) for c in cols}
+        at_least = {self.years[c]: self.outlooks[c].p_between(target.low, None) for c in cols}
+        both = probability_all_years_in_band(sub, self.counts, target.low, target.high) if cols else 0.0
+        floor = probability_all_years_in_band(sub, self.counts, target.low, None) if cols else 0.0
+        expected = (sub * self.counts[:, None]).sum(axis=1)
+        order = np.argsort(-expected / np.maximum(self.counts, 1))[:top]
+        contributors = []
+        for i in order:
+            if expected[i] <= 0:
+                continue
+            counts = self.counts.copy()
+            counts[i] -= 1
+            without = probability_all_years_in_band(sub, counts, target.low, None)
+            asset = self.assets[i]
+            contributors.append(
+                Contribution(
+                    asset.id,
+                    asset.name,
+                    asset.phase.value,
+                    float(expected[i] / asset.count),
+                    float(floor - without),
+                )
+            )
+        contributors.sort(key=lambda c: -c.delta_probability)
+        return TargetCheck(target, in_band, at_least, both, floor, contributors, missing)
+
+    def candidate_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for i, asset in enumerate(self.assets):
+            rows.append(
+                {
+                    "id": asset.id,
+                    "name": asset.name,
+                    "sponsor": asset.sponsor,
+                    "phase": asset.phase.value,
+                    "phase_start": asset.phase_start.isoformat(),
+                    "count": int(asset.count),
+                    "p_approval": float(self.p_approval[i]),
+                    "by_year": {str(y): float(self.probabilities[i, j]) for j, y in enumerate(self.years)},
+                }
+            )
+        return rows
+
+    def to_json(self, target: Target | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "as_of": self.as_of.isoformat(),
+            "method": self.method,
+            "rate_set": {"name": self.rate_set.name, "origin": self.rate_set.origin, "sources": self.rate_set.sources()},
+            "candidates": int(self.counts.sum()),
+            "rows": len(self.assets),
+            "years": [
+                {
+                    "year": o.year,
+                    "expected": o.expected,
+                    "pmf": o.pmf,
+                    "observed": o.observed,
+                    "p_at_least_1": o.p_between(1, None),
+                }
+                | ({"mc_error": self.mc_error["years"][k]} if self.mc_error else {})
+                for k, o in enumerate(self.outlooks)
+            ],
+            "fan": self.fan(),
+            "funnel": self.funnel(),
+        }
+        if target is not None:
+            check = self.check(target)
+            data["target"] = {
+                "target": str(target),
+                "per_year_in_band": {str(k): v for k, v in check.per_year_in_band.items()},
+                "per_year_at_least_low": {str(k): v for k, v in check.per_year_at_least_low.items()},
+                "all_years_in_band": check.all_years_in_band,
+                "all_years_at_least_low": check.all_years_at_least_low,
+                "years_outside_forecast": check.missing_years,
+                "contributors": [c.__dict__ for c in check.contributors],
+            }
+        return data

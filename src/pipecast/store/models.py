@@ -1,0 +1,190 @@
+"""SQLAlchemy 2 tables for the registry.
+
+History is append-only: `phase_events` and `facts` rows are only ever inserted. The ORM refuses
+updates and deletes of them (see the mapper events at the bottom) and migration 0001 adds database
+triggers that do the same, so "the pipeline as it stood on date D" can always be rebuilt.
+
+Asset attributes (name, sponsor, ...) are current values and may be updated in place; phase
+history never is.
+
+Keep this file and `migrations/versions/` in step: tests compare the two with Alembic's
+autogenerate and fail on any difference.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pipecast.domain import Phase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+PHASE_VALUES = tuple(p.value for p in Phase)
+PHASE_CHECK = "phase IN (" + ", ".join(f"'{v}'" for v in PHASE_VALUES) + ")"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ImportBatch(Base):
+    """One import: which file (and its SHA-256), when, how many input rows, what it added."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(20), default="assets")
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    assets_added: Mapped[int] = mapped_column(Integer, default=0)
+    assets_updated: Mapped[int] = mapped_column(Integer, default=0)
+    events_added: Mapped[int] = mapped_column(Integer, default=0)
+    facts_added: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrganisationRow(Base):
+    __tablename__ = "organisations"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20), default="company")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    parent_id: Mapped[str] = mapped_column(String(200), default="")
+    aliases: Mapped[str] = mapped_column(Text, default="")  # "|"-joined
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AssetRow(Base):
+    """A candidate or cohort with its current attributes; its phases live in `phase_events`."""
+
+    __tablename__ = "assets"
+    __table_args__ = (CheckConstraint("count >= 1", name="count_positive"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    sponsor: Mapped[str] = mapped_column(String(500), default="")
+    modality: Mapped[str] = mapped_column(String(200), default="")
+    therapeutic_area: Mapped[str] = mapped_column(String(200), default="")
+    indication: Mapped[str] = mapped_column(Text, default="")
+    target: Mapped[str] = mapped_column(String(500), default="")
+    nmpa_class: Mapped[str] = mapped_column(String(50), default="")
+    jurisdiction: Mapped[str] = mapped_column(String(20), default="CN")
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    aliases: Mapped[list[AliasRow]] = relationship(
+        back_populates="asset", order_by="AliasRow.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[PhaseEventRow]] = relationship(back_populates="asset", order_by="PhaseEventRow.id")
+
+
+class AliasRow(Base):
+    """Another name for an asset; `norm` is `domain.normalise_name(alias)` for lookups."""
+
+    __tablename__ = "aliases"
+    __table_args__ = (UniqueConstraint("asset_id", "norm"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"))
+    alias: Mapped[str] = mapped_column(String(500))
+    norm: Mapped[str] = mapped_column(String(500), index=True)
+
+    asset: Mapped[AssetRow] = relationship(back_populates="aliases")
+
+
+class PhaseEventRow(Base):
+    """An asset reached `phase` on `date`. Append-only.
+
+    `recorded` is when the fact became known (from the data; NULL means on `date`);
+    `recorded_at` is when this row was written to the store.
+    """
+
+    __tablename__ = "phase_events"
+    __table_args__ = (
+        CheckConstraint(PHASE_CHECK, name="phase_known"),
+        Index("ix_phase_events_asset_id_date", "asset_id", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    phase: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    indication: Mapped[str] = mapped_column(Text, default="")
+    source_title: Mapped[str] = mapped_column(Text, default="")
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    source_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    recorded: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), nullable=True, index=True)
+
+    asset: Mapped[AssetRow] = relationship(back_populates="events")
+    batch: Mapped[ImportBatch | None] = relationship()
+
+
+class FactRow(Base):
+    """A dated, sourced figure about an entity (a deal, a funding round, a published count). Append-only."""
+
+    __tablename__ = "facts"
+    __table_args__ = (Index("ix_facts_entity_field", "entity", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(500))
+    field: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)
+    unit: Mapped[str] = mapped_column(String(50), default="")
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    source_title: Mapped[str] = mapped_column(Text, default="")
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    source_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), nullable=True, index=True)
+
+
+APPEND_ONLY_TABLES = ("phase_events", "facts")
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to change or remove a history row."""
+
+
+def _refuse(verb: str):
+    def listener(mapper, connection, target) -> None:
+        raise AppendOnlyError(f"{target.__tablename__} is append-only: cannot {verb} row {target.id}")
+
+    return listener
+
+
+for _model in (PhaseEventRow, FactRow):
+    event.listen(_model, "before_update", _refuse("update"))
+    event.listen(_model, "before_delete", _refuse("delete"))

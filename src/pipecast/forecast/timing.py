@@ -3,8 +3,9 @@
 A candidate in phase k, seen `elapsed` days after it entered that phase, is approved at
     as_of + R + L
 where R is the rest of phase k (its duration conditioned on exceeding `elapsed`) and L is the sum
-of the later phases' durations. Both are rounded to whole days: the rounding error is at most half a
-day per phase and symmetric, far below the year boundaries we care about.
+of the later phases' durations. The approval date is as_of + floor(R) + round(L): R is cut to whole
+days the way a calendar does, each later phase is rounded to the nearest day, so the error is under
+a day and has mean near zero, far below the year boundaries we care about.
 
 L's distribution depends only on the rate profile, not on the candidate, so it is computed once per
 profile; per candidate only a window of the current phase's daily masses is needed (see
@@ -93,21 +94,17 @@ def approval_year_probabilities(
         return out
     weights = windows.window_matrix(sum_of_durations(profile.later, horizon))
     unique, inverse = np.unique(elapsed, return_inverse=True)
-    length = int(unique.max()) + horizon + 1
-    edges = np.arange(length, dtype=float) + 0.5
-    survival_at_edges = profile.current.survival_days(edges)  # S(t + 0.5)
-    masses = np.empty(length)
-    masses[0] = 1.0 - survival_at_edges[0]
-    masses[1:] = survival_at_edges[:-1] - survival_at_edges[1:]
-    survival_at_elapsed = profile.current.survival_days(unique.astype(float))  # S(e)
+    length = int(unique.max()) + horizon
+    # The current phase ends on day floor(D): mass S(t) - S(t + 1). Conditioned on D > e, the rest
+    # ends on day r with mass (S(e + r) - S(e + r + 1)) / S(e): a window of the same masses.
+    survival = profile.current.survival_days(np.arange(length + 1, dtype=float))
+    masses = survival[:-1] - survival[1:]
+    survival_at_elapsed = survival[unique]
     windows_view = np.lib.stride_tricks.sliding_window_view(masses, horizon)
     result = np.zeros((len(unique), n_years))
     for begin in range(0, len(unique), chunk):
         e = unique[begin : begin + chunk]
-        block = windows_view[e].copy()
-        # The first day holds only the part of the current phase after `elapsed`: S(e) - S(e + 0.5).
-        block[:, 0] = survival_at_elapsed[begin : begin + chunk] - survival_at_edges[e]
-        result[begin : begin + chunk] = block @ weights
+        result[begin : begin + chunk] = windows_view[e] @ weights
     denominator = survival_at_elapsed
     alive = denominator > 0
     result[alive] /= denominator[alive, None]

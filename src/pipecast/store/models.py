@@ -170,6 +170,8 @@ class FactRow(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), nullable=True, index=True)
 
+    batch: Mapped[ImportBatch | None] = relationship()
+
 
 APPEND_ONLY_TABLES = ("phase_events", "facts")
 

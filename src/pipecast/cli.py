@@ -61,7 +61,9 @@ RatesOpt = Annotated[
     ),
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the pipeline is seen from (default today).")]
-YearsOpt = Annotated[str | None, typer.Option("--years", help="Forecast years, e.g. 2025-2031 (default: as-of year + 6).")]
+YearsOpt = Annotated[
+    str | None, typer.Option("--years", help="Forecast years, e.g. 2025-2031 (default: as-of year + 6).")
+]
 TargetOpt = Annotated[
     str | None,
     typer.Option("--target", help="A plan's target, e.g. 2027-2030:1-3 (1 to 3 approvals in each year), or a file."),
@@ -152,7 +154,9 @@ def show_forecast(result: Any, goal: Any) -> None:
         for column in ("candidate", "phase", f"P(approved {goal.first_year}-{goal.last_year})", "adds to P(target)"):
             top.add_column(column)
         for c in check.contributors[:10]:
-            top.add_row(f"{c.name} ({c.asset_id})", c.phase, f"{c.expected_in_range:.1%}", f"{c.delta_probability:+.1%}")
+            top.add_row(
+                f"{c.name} ({c.asset_id})", c.phase, f"{c.expected_in_range:.1%}", f"{c.delta_probability:+.1%}"
+            )
         console.print(top)
     funnel = result.funnel()
     console.print(
@@ -186,5 +190,5 @@ def main() -> None:
         sys.exit(exc.exit_code)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m pipecast.cli
     main()

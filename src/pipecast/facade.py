@@ -20,8 +20,8 @@ from pipecast.errors import InputError
 from pipecast.forecast.exact import forecast_portfolio
 from pipecast.forecast.result import Forecast
 from pipecast.rates import BUNDLED_RATE_SETS, RateSet, bundled_rate_set, load_rate_set
-from pipecast.targets import parse_years
 from pipecast.tabular import parse_date
+from pipecast.targets import parse_years
 
 DEFAULT_RATES = "china"
 DEFAULT_YEARS_AHEAD = 6
@@ -44,7 +44,9 @@ def resolve_as_of(as_of: str | dt.date | None) -> dt.date:
     try:
         return parse_date(as_of)
     except ValueError:
-        raise InputError(f"cannot read date {as_of!r}", field="--as-of", expected="an ISO date such as 2025-11-01") from None
+        raise InputError(
+            f"cannot read date {as_of!r}", field="--as-of", expected="an ISO date such as 2025-11-01"
+        ) from None
 
 
 def resolve_years(years: str | Sequence[int] | None, as_of: dt.date) -> list[int]:

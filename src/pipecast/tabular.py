@@ -80,7 +80,9 @@ class Row:
         if value < EARLIEST_PLAUSIBLE_DATE:
             raise self.error(column, f"{value} is before {EARLIEST_PLAUSIBLE_DATE}", "a plausible date")
         if not_after is not None and value > not_after:
-            raise self.error(column, f"{value} is in the future (after {not_after})", f"a date on or before {not_after}")
+            raise self.error(
+                column, f"{value} is in the future (after {not_after})", f"a date on or before {not_after}"
+            )
         return value
 
 
@@ -131,6 +133,13 @@ def read_table(path: str | Path, required: Sequence[str], optional: Sequence[str
     for number, record in records:
         if not any(v.strip() for v in record):
             continue
+        if any("\n" in v for v in record) and len(record) < len(header):
+            raise InputError(
+                "malformed CSV: a quoted value is never closed",
+                file=name,
+                row=number,
+                expected='a closing " for every opening "',
+            )
         if len(record) > len(header):
             extra = record[len(header):]
             if any(v.strip() for v in extra):

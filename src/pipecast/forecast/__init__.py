@@ -20,7 +20,7 @@ def _install_call() -> None:
     import types
 
     class _CallableModule(types.ModuleType):
-        def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def __call__(self, *args, **kwargs):
             from pipecast.facade import forecast
 
             return forecast(*args, **kwargs)

@@ -22,11 +22,7 @@ def poisson_binomial(probabilities: np.ndarray, counts: np.ndarray | None = None
     if counts is not None:
         p = np.repeat(p, np.asarray(counts, dtype=np.int64), axis=0)
     p = np.clip(p, 0.0, 1.0)
-    n, years = p.shape
-    if n <= DIRECT_LIMIT:
-        pmf = _direct(p)
-    else:
-        pmf = _tree(p)
+    pmf = _direct(p) if len(p) <= DIRECT_LIMIT else _tree(p)
     return pmf[0] if single else pmf
 
 

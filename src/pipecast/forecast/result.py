@@ -149,7 +149,11 @@ class Forecast:
         data: dict[str, Any] = {
             "as_of": self.as_of.isoformat(),
             "method": self.method,
-            "rate_set": {"name": self.rate_set.name, "origin": self.rate_set.origin, "sources": self.rate_set.sources()},
+            "rate_set": {
+                "name": self.rate_set.name,
+                "origin": self.rate_set.origin,
+                "sources": self.rate_set.sources(),
+            },
             "candidates": int(self.counts.sum()),
             "rows": len(self.assets),
             "years": [

@@ -1,0 +1,298 @@
+"""China's drug-trial registry (药物临床试验登记与信息公示平台, chinadrugtrials.org.cn) exports.
+
+The registry has no official bulk export, so files come from several scrapers and from users' own
+spreadsheets; the column names below are the ones seen in real files (tests/data/registry/SOURCE.md):
+the platform's field labels (登记号, 药物名称, 适应症, 试验分期, 申办者名称, 首次公示信息日期, 试验状态,
+试验机构城市 ...), the English headers of the CDE detail export (ctr_no, drug_name, phase, sponsor,
+publication_date, status ...) and of the 2013-2018 list scrape (ctr_id, phase_parsed_from_title).
+Site lists come either as columns or as a separate file (ctr_no, site_name, country, province_state, city).
+
+Files are CSV or XLSX; CSVs saved in China are often GBK, so the encoding is detected (see `decode`).
+Bad cells (unknown phase spelling, unparseable or future date, duplicate 登记号) become listed warnings
+naming file, row and column; only a file we cannot read at all, or one without the id and drug
+columns, raises InputError.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from pipecast.domain import Phase, Source, UnknownPhaseError, parse_phase
+from pipecast.errors import InputError
+from pipecast.ingest.trials import ImportResult, RowWarning, TrialRecord, split_list
+from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Row, parse_date, read_table
+
+REGISTRY_URL = "http://www.chinadrugtrials.org.cn/"
+
+#: Accepted header spellings per field, in order of preference (the first non-empty cell wins).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "trial_id": ("登记号", "ctr_no", "ctr_id", "CTR登记号"),
+    "drug": ("药物名称", "药品名称", "drug_name"),
+    "indication": ("适应症", "indication"),
+    "phase": ("试验分期", "standard_phase", "phase", "phase_parsed_from_title"),
+    "sponsor": ("申办者/申请人名称", "申办者名称", "申请人名称", "申办者", "sponsor"),
+    "first_posted": ("首次公示信息日期", "首次公示日期", "publication_date"),
+    "start": ("第一例受试者入组日期", "首例受试者入组日期", "fpi_Date"),
+    "status": ("试验状态", "detail_status", "status"),
+    "title": ("试验通俗题目", "public_title", "common_name", "试验专业题目", "official_name"),
+    "city": ("试验机构城市", "城市", "city"),
+    "province": ("试验机构省份", "省（州）", "省份", "province_state"),
+    "country": ("国家", "country"),
+}
+REQUIRED = ("trial_id", "drug")
+SITE_REQUIRED = ("trial_id",)
+
+# Phase cells such as "其它其他说明:Ib/II期": the registry's "other" choice plus free text.
+_OTHER_PREFIX = re.compile(r"^(?:其它|其他)+(?:说明)?\s*[:：]?\s*")
+# Bioequivalence / bioavailability studies of generics: no development phase, and not an error.
+_NO_PHASE = re.compile(r"^BE|生物等效|生物利用度|bioequivalence|^$", re.IGNORECASE)
+_EMBEDDED_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
+
+
+def decode(raw: bytes, file: str, encoding: str | None = None) -> str:
+    """Text of a CSV saved as UTF-8 (with or without BOM), UTF-16 (BOM) or GBK/GB18030.
+
+    UTF-8 is tried first because GBK bytes almost never form valid UTF-8. GB18030 (a superset of GBK)
+    decodes nearly any byte string, so its result is accepted only if most non-ASCII characters fall in
+    GB2312, the common-character set real Chinese text is written in; Latin-1 or binary junk does not.
+    """
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"cannot decode as {encoding}: {exc}", file=file) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        utf8_error = exc.start
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        text = ""
+    wide = [c for c in text if ord(c) > 0x7F]
+    common = sum(1 for c in wide if _in_gb2312(c))
+    if wide and common >= 0.9 * len(wide):
+        return text
+    raise InputError(
+        f"cannot tell the text encoding: not UTF-8 (bad byte at {utf8_error}) and not GBK/GB18030 Chinese text",
+        file=file, expected="a CSV saved as UTF-8 or GBK (or pass encoding=...)",
+    )
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        code = char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return len(code) == 2
+
+
+def read_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[str], list[Row]]:
+    """Header and non-blank rows of a CSV/TSV (any supported encoding) or XLSX, numbered as a user sees them."""
+    path = Path(path)
+    name = str(path)
+    if not path.exists():
+        raise InputError("file not found", file=name)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        rows = read_table(path, ())
+        header = list(rows[0].values) if rows else _xlsx_header(path)
+        return header, rows
+    text = decode(path.read_bytes(), name, encoding)
+    if not text.strip():
+        raise InputError("file is empty", file=name, expected="a header row and data rows")
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [unicodedata.normalize("NFKC", h).strip() for h in next(reader)]
+        rows = []
+        for record in reader:
+            if any(v.strip() for v in record):
+                values = {h: (record[i] if i < len(record) else "") for i, h in enumerate(header)}
+                rows.append(Row(name, reader.line_num, values))
+    except csv.Error as exc:
+        raise InputError(f"malformed CSV: {exc}", file=name, row=reader.line_num) from None
+    return header, rows
+
+
+def _xlsx_header(path: Path) -> list[str]:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    first = next(sheet.iter_rows(values_only=True), ())
+    return [str(c).strip() for c in first if c is not None]
+
+
+def pick_columns(
+    header: Sequence[str], spellings: Mapping[str, tuple[str, ...]], required: Sequence[str], file: str
+) -> dict[str, list[str]]:
+    """For each field, the header columns that hold it (preferred first); InputError if a required one is absent."""
+    folded = {re.sub(r"\s+", "", unicodedata.normalize("NFKC", h)).casefold(): h for h in header}
+    found: dict[str, list[str]] = {}
+    for key, names in spellings.items():
+        cols = [folded[n] for n in (re.sub(r"\s+", "", unicodedata.normalize("NFKC", s)).casefold()
+                                    for s in names) if n in folded]
+        found[key] = list(dict.fromkeys(cols))
+    missing = [k for k in required if not found[k]]
+    if missing:
+        wanted = "; ".join(f"{k}: one of {', '.join(spellings[k])}" for k in missing)
+        raise InputError(f"missing column(s) for {', '.join(missing)}; the header has {', '.join(header)}",
+                         file=file, row=1, expected=wanted)
+    return found
+
+
+def cell(row: Row, columns: Mapping[str, list[str]], key: str) -> tuple[str, str]:
+    """(value, column) of the first non-empty column for `key`; ("", first column or key) if none."""
+    for column in columns.get(key, []):
+        value = row.get(column)
+        if value:
+            return value, column
+    return "", (columns.get(key) or [key])[0]
+
+
+def ctr_phase(text: str) -> tuple[Phase | None, bool]:
+    """(phase, understood): registry phase labels via `parse_phase` after removing the 其它…说明 prefix.
+
+    Empty, "其它" alone and bioequivalence labels (BE, BE试验, 生物等效性试验 …) have no phase and are fine.
+    """
+    label = _OTHER_PREFIX.sub("", unicodedata.normalize("NFKC", text).strip()).strip()
+    if _NO_PHASE.search(label):
+        return None, True
+    try:
+        return parse_phase(label), True
+    except UnknownPhaseError:
+        return None, False
+
+
+def read_date(
+    row: Row, column: str, text: str, warnings: list[RowWarning], *, today: dt.date, fmt: str | None
+) -> dt.date | None:
+    """A date cell: ISO and year-first forms (2024/3/5, 2024年3月5日); day-first only with `fmt`.
+
+    Unparseable, implausibly old or future dates give a warning and None, not a crash.
+    """
+    if not text:
+        return None
+    value: dt.date | None = None
+    for attempt in (None, fmt) if fmt else (None,):
+        try:
+            value = parse_date(text, attempt)
+            break
+        except ValueError:
+            continue
+    if value is None:
+        embedded = _EMBEDDED_DATE.findall(text)  # "国内：2023-03-01；国际：NA；"
+        dates = [parse_date(re.sub(r"\s+", "", d).replace("日", "")) for d in embedded
+                 if _safe(re.sub(r"\s+", "", d).replace("日", ""))]
+        if dates:
+            value = min(dates)
+        elif re.search(r"\d", text):
+            hint = "" if fmt else " (day-first dates such as 05-03-2024 need an explicit date_format)"
+            warnings.append(RowWarning(row.file, row.number, column, f"{text!r} is not a date{hint}; left empty"))
+            return None
+        else:
+            return None  # "登记人暂未填写该信息" (not filled in by the registrant)
+    if value < EARLIEST_PLAUSIBLE_DATE or value > today:
+        what = "in the future" if value > today else f"before {EARLIEST_PLAUSIBLE_DATE}"
+        warnings.append(RowWarning(row.file, row.number, column, f"{value} is {what}; left empty"))
+        return None
+    return value
+
+
+def _safe(text: str) -> bool:
+    try:
+        parse_date(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_ctr_sites(path: str | Path, *, encoding: str | None = None) -> dict[str, list[tuple[str, str, str]]]:
+    """A site file (ctr_no, site_name, country, province_state, city) as {登记号: [(country, province, city)]}."""
+    header, rows = read_rows(path, encoding=encoding)
+    columns = pick_columns(header, COLUMNS, SITE_REQUIRED, str(path))
+    sites: dict[str, list[tuple[str, str, str]]] = {}
+    for row in rows:
+        trial_id, _ = cell(row, columns, "trial_id")
+        site = (cell(row, columns, "country")[0], cell(row, columns, "province")[0], cell(row, columns, "city")[0])
+        sites.setdefault(trial_id.upper(), []).append(site)
+    return sites
+
+
+def read_ctr(
+    path: str | Path,
+    *,
+    sites: str | Path | None = None,
+    today: dt.date | None = None,
+    retrieved: dt.date | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+) -> ImportResult[TrialRecord]:
+    """Trials from a registry export; `sites` optionally names a separate site file to join on 登记号."""
+    path = Path(path)
+    today = today or dt.date.today()
+    header, rows = read_rows(path, encoding=encoding)
+    if not header or not any(header):
+        raise InputError("file is empty", file=str(path), expected="a header row with 登记号 and 药物名称")
+    columns = pick_columns(header, COLUMNS, REQUIRED, str(path))
+    site_map = read_ctr_sites(sites, encoding=encoding) if sites else {}
+    when = retrieved or dt.date.fromtimestamp(path.stat().st_mtime)
+    result: ImportResult[TrialRecord] = ImportResult()
+    warnings = result.warnings
+    seen: dict[str, Row] = {}
+    for row in rows:
+        trial_id, id_column = cell(row, columns, "trial_id")
+        if not trial_id:
+            warnings.append(RowWarning(row.file, row.number, id_column, "no 登记号; row skipped"))
+            continue
+        key = trial_id.upper()
+        if key in seen:
+            first = seen[key]
+            same = "exact duplicate" if first.values == row.values else "conflicting duplicate"
+            warnings.append(RowWarning(row.file, row.number, id_column,
+                                       f"{same} of {trial_id} (first on row {first.number}); row skipped"))
+            continue
+        seen[key] = row
+        phase_text, phase_column = cell(row, columns, "phase")
+        phase, understood = ctr_phase(phase_text)
+        if not understood:
+            warnings.append(RowWarning(row.file, row.number, phase_column,
+                                       f"unknown phase {phase_text!r}; left empty (expected e.g. I期, II期, "
+                                       "III期, IV期, I/II期, BE试验)"))
+        dates = {k: read_date(row, c, v, warnings, today=today, fmt=date_format)
+                 for k in ("first_posted", "start") for v, c in [cell(row, columns, k)]}
+        site_rows = site_map.get(key, [])
+        result.records.append(TrialRecord(
+            registry="chinadrugtrials",
+            trial_id=trial_id,
+            title=cell(row, columns, "title")[0],
+            drug_names=split_list(cell(row, columns, "drug")[0]),
+            sponsor=cell(row, columns, "sponsor")[0],
+            phase=phase,
+            start_date=dates["start"],
+            first_posted=dates["first_posted"],
+            status=cell(row, columns, "status")[0],
+            conditions=(cell(row, columns, "indication")[0],) if cell(row, columns, "indication")[0] else (),
+            countries=_merge(cell(row, columns, "country")[0], (s[0] for s in site_rows)),
+            cities=_merge(cell(row, columns, "city")[0], (s[2] for s in site_rows)),
+            source=Source(f"ChinaDrugTrials {trial_id} ({path.name} row {row.number})", REGISTRY_URL, when),
+            phase_text=phase_text,
+            states=_merge(cell(row, columns, "province")[0], (s[1] for s in site_rows)),
+        ))
+    if site_map:
+        for orphan in sorted(set(site_map) - set(seen)):
+            warnings.append(RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}"))
+    return result
+
+
+def _merge(text: str, more: Iterable[str]) -> tuple[str, ...]:
+    values = list(split_list(text)) + [v.strip() for v in more if v.strip()]
+    return tuple(dict.fromkeys(values))

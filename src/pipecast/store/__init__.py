@@ -1,0 +1,25 @@
+"""The registry: SQLAlchemy models, Alembic migrations and the `Store` that reads and writes them."""
+
+from pipecast.store.store import (
+    BatchRecord,
+    EventRecord,
+    Fact,
+    ImportSummary,
+    Store,
+    default_db_path,
+    default_db_url,
+    load_facts,
+    resolve_url,
+)
+
+__all__ = [
+    "BatchRecord",
+    "EventRecord",
+    "Fact",
+    "ImportSummary",
+    "Store",
+    "default_db_path",
+    "default_db_url",
+    "load_facts",
+    "resolve_url",
+]

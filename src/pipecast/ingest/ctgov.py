@@ -25,7 +25,15 @@ from pipecast.ingest.trials import TrialRecord
 API_URL = "https://clinicaltrials.gov/api/v2/studies"
 STUDY_URL = "https://clinicaltrials.gov/study/"
 # Intervention types that are not a candidate drug (v2 InterventionType enum).
-_NOT_DRUGS = {"DEVICE", "PROCEDURE", "BEHAVIORAL", "RADIATION", "DIAGNOSTIC_TEST", "DIETARY_SUPPLEMENT", "OTHER"}
+_NOT_DRUGS = {
+    "DEVICE",
+    "PROCEDURE",
+    "BEHAVIORAL",
+    "RADIATION",
+    "DIAGNOSTIC_TEST",
+    "DIETARY_SUPPLEMENT",
+    "OTHER",
+}
 _PLACEBO_WORDS = ("placebo", "saline", "安慰剂")
 
 
@@ -61,8 +69,11 @@ def parse_study(study: Mapping[str, Any], *, file: str = "", retrieved: dt.date 
     """One v2 study object as a TrialRecord; needs protocolSection.identificationModule.nctId."""
     protocol = study.get("protocolSection")
     if not isinstance(protocol, Mapping):
-        raise InputError("not a ClinicalTrials.gov v2 study (no protocolSection)", file=file,
-                         expected="a study object or a page {\"studies\": [...]}")
+        raise InputError(
+            "not a ClinicalTrials.gov v2 study (no protocolSection)",
+            file=file,
+            expected='a study object or a page {"studies": [...]}',
+        )
     ident = protocol.get("identificationModule") or {}
     nct = ident.get("nctId")
     if not nct:
@@ -71,25 +82,33 @@ def parse_study(study: Mapping[str, Any], *, file: str = "", retrieved: dt.date 
     design = protocol.get("designModule") or {}
     arms = protocol.get("armsInterventionsModule") or {}
     sites = (protocol.get("contactsLocationsModule") or {}).get("locations") or []
-    drugs = [i for i in arms.get("interventions") or []
-             if i.get("type") not in _NOT_DRUGS and not any(w in str(i.get("name", "")).lower()
-                                                              for w in _PLACEBO_WORDS)]
+    drugs = [
+        i
+        for i in arms.get("interventions") or []
+        if i.get("type") not in _NOT_DRUGS
+        and not any(w in str(i.get("name", "")).lower() for w in _PLACEBO_WORDS)
+    ]
     phases = design.get("phases") or []
     return TrialRecord(
         registry="ctgov",
         trial_id=str(nct),
         title=str(ident.get("briefTitle") or ident.get("officialTitle") or ""),
         drug_names=_unique(i.get("name") for i in drugs),
-        sponsor=str(((protocol.get("sponsorCollaboratorsModule") or {}).get("leadSponsor") or {}).get("name", "")),
+        sponsor=str(
+            ((protocol.get("sponsorCollaboratorsModule") or {}).get("leadSponsor") or {}).get("name", "")
+        ),
         phase=_phase(phases),
         start_date=_date(status.get("startDateStruct")),
-        first_posted=_date(status.get("studyFirstPostDateStruct")) or _date(status.get("studyFirstSubmitDate")),
+        first_posted=_date(status.get("studyFirstPostDateStruct"))
+        or _date(status.get("studyFirstSubmitDate")),
         status=str(status.get("overallStatus") or ""),
         conditions=_unique(iter((protocol.get("conditionsModule") or {}).get("conditions") or [])),
         countries=_unique(s.get("country") for s in sites),
         cities=_unique(s.get("city") for s in sites),
         last_update=_date(status.get("lastUpdatePostDateStruct")),
-        source=Source(f"ClinicalTrials.gov {nct}" + (f" ({file})" if file else ""), STUDY_URL + str(nct), retrieved),
+        source=Source(
+            f"ClinicalTrials.gov {nct}" + (f" ({file})" if file else ""), STUDY_URL + str(nct), retrieved
+        ),
         phase_text="/".join(phases),
         states=_unique(s.get("state") for s in sites),
         other_names=_unique(n for i in drugs for n in i.get("otherNames") or []),
@@ -106,8 +125,11 @@ def _studies(payload: Any, file: str) -> list[Mapping[str, Any]]:
     else:
         studies = None
     if not isinstance(studies, list) or not all(isinstance(s, Mapping) for s in studies):
-        raise InputError("not ClinicalTrials.gov v2 JSON", file=file,
-                         expected="a study object, a list of them, or a page {\"studies\": [...]}")
+        raise InputError(
+            "not ClinicalTrials.gov v2 JSON",
+            file=file,
+            expected='a study object, a list of them, or a page {"studies": [...]}',
+        )
     return studies
 
 
@@ -119,8 +141,12 @@ def _load(data: bytes, file: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 (byte {exc.start})", file=file, expected="UTF-8 JSON") from None
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})",
-                         file=file, row=exc.lineno, expected="complete ClinicalTrials.gov v2 JSON") from None
+        raise InputError(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})",
+            file=file,
+            row=exc.lineno,
+            expected="complete ClinicalTrials.gov v2 JSON",
+        ) from None
 
 
 def _retrieved(path: Path, retrieved: dt.date | None) -> dt.date:
@@ -157,7 +183,9 @@ def read_ctgov(path: str | Path, *, retrieved: dt.date | None = None) -> list[Tr
         raise InputError("file not found", file=str(path))
     if path.suffix.lower() == ".zip":
         return list(iter_zip(path, retrieved=retrieved))
-    return parse_payload(_load(path.read_bytes(), str(path)), file=str(path), retrieved=_retrieved(path, retrieved))
+    return parse_payload(
+        _load(path.read_bytes(), str(path)), file=str(path), retrieved=_retrieved(path, retrieved)
+    )
 
 
 def fetch(

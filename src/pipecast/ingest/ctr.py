@@ -82,8 +82,10 @@ def decode(raw: bytes, file: str, encoding: str | None = None) -> str:
     if wide and common >= 0.9 * len(wide):
         return text
     raise InputError(
-        f"cannot tell the text encoding: not UTF-8 (bad byte at {utf8_error}) and not GBK/GB18030 Chinese text",
-        file=file, expected="a CSV saved as UTF-8 or GBK (or pass encoding=...)",
+        f"cannot tell the text encoding: not UTF-8 (bad byte at {utf8_error}) "
+        "and not GBK/GB18030 Chinese text",
+        file=file,
+        expected="a CSV saved as UTF-8 or GBK (or pass encoding=...)",
     )
 
 
@@ -96,7 +98,7 @@ def _in_gb2312(char: str) -> bool:
 
 
 def read_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[str], list[Row]]:
-    """Header and non-blank rows of a CSV/TSV (any supported encoding) or XLSX, numbered as a user sees them."""
+    """Header and non-blank rows of a CSV/TSV (any supported encoding) or XLSX, numbered as users count."""
     path = Path(path)
     name = str(path)
     if not path.exists():
@@ -134,18 +136,25 @@ def _xlsx_header(path: Path) -> list[str]:
 def pick_columns(
     header: Sequence[str], spellings: Mapping[str, tuple[str, ...]], required: Sequence[str], file: str
 ) -> dict[str, list[str]]:
-    """For each field, the header columns that hold it (preferred first); InputError if a required one is absent."""
+    """Each field's header columns (preferred first); InputError if a required field has none."""
     folded = {re.sub(r"\s+", "", unicodedata.normalize("NFKC", h)).casefold(): h for h in header}
     found: dict[str, list[str]] = {}
     for key, names in spellings.items():
-        cols = [folded[n] for n in (re.sub(r"\s+", "", unicodedata.normalize("NFKC", s)).casefold()
-                                    for s in names) if n in folded]
+        cols = [
+            folded[n]
+            for n in (re.sub(r"\s+", "", unicodedata.normalize("NFKC", s)).casefold() for s in names)
+            if n in folded
+        ]
         found[key] = list(dict.fromkeys(cols))
     missing = [k for k in required if not found[k]]
     if missing:
         wanted = "; ".join(f"{k}: one of {', '.join(spellings[k])}" for k in missing)
-        raise InputError(f"missing column(s) for {', '.join(missing)}; the header has {', '.join(header)}",
-                         file=file, row=1, expected=wanted)
+        raise InputError(
+            f"missing column(s) for {', '.join(missing)}; the header has {', '.join(header)}",
+            file=file,
+            row=1,
+            expected=wanted,
+        )
     return found
 
 
@@ -181,22 +190,17 @@ def read_date(
     """
     if not text:
         return None
-    value: dt.date | None = None
-    for attempt in (None, fmt) if fmt else (None,):
-        try:
-            value = parse_date(text, attempt)
-            break
-        except ValueError:
-            continue
+    value = _try_date(text) or (_try_date(text, fmt) if fmt else None)
     if value is None:
-        embedded = _EMBEDDED_DATE.findall(text)  # "国内：2023-03-01；国际：NA；"
-        dates = [parse_date(re.sub(r"\s+", "", d).replace("日", "")) for d in embedded
-                 if _safe(re.sub(r"\s+", "", d).replace("日", ""))]
+        # Detail pages hold "国内：2023-03-01；国际：NA；" (domestic / international): take the earliest.
+        dates = [d for d in (_try_date(re.sub(r"\s+", "", m)) for m in _EMBEDDED_DATE.findall(text)) if d]
         if dates:
             value = min(dates)
         elif re.search(r"\d", text):
             hint = "" if fmt else " (day-first dates such as 05-03-2024 need an explicit date_format)"
-            warnings.append(RowWarning(row.file, row.number, column, f"{text!r} is not a date{hint}; left empty"))
+            warnings.append(
+                RowWarning(row.file, row.number, column, f"{text!r} is not a date{hint}; left empty")
+            )
             return None
         else:
             return None  # "登记人暂未填写该信息" (not filled in by the registrant)
@@ -207,22 +211,25 @@ def read_date(
     return value
 
 
-def _safe(text: str) -> bool:
+def _try_date(text: str, fmt: str | None = None) -> dt.date | None:
     try:
-        parse_date(text)
+        return parse_date(text, fmt)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def read_ctr_sites(path: str | Path, *, encoding: str | None = None) -> dict[str, list[tuple[str, str, str]]]:
-    """A site file (ctr_no, site_name, country, province_state, city) as {登记号: [(country, province, city)]}."""
+    """A site file (ctr_no, site_name, country, province_state, city) as {登记号: [(country, prov, city)]}."""
     header, rows = read_rows(path, encoding=encoding)
     columns = pick_columns(header, COLUMNS, SITE_REQUIRED, str(path))
     sites: dict[str, list[tuple[str, str, str]]] = {}
     for row in rows:
         trial_id, _ = cell(row, columns, "trial_id")
-        site = (cell(row, columns, "country")[0], cell(row, columns, "province")[0], cell(row, columns, "city")[0])
+        site = (
+            cell(row, columns, "country")[0],
+            cell(row, columns, "province")[0],
+            cell(row, columns, "city")[0],
+        )
         sites.setdefault(trial_id.upper(), []).append(site)
     return sites
 
@@ -257,40 +264,68 @@ def read_ctr(
         if key in seen:
             first = seen[key]
             same = "exact duplicate" if first.values == row.values else "conflicting duplicate"
-            warnings.append(RowWarning(row.file, row.number, id_column,
-                                       f"{same} of {trial_id} (first on row {first.number}); row skipped"))
+            warnings.append(
+                RowWarning(
+                    row.file,
+                    row.number,
+                    id_column,
+                    f"{same} of {trial_id} (first on row {first.number}); row skipped",
+                )
+            )
             continue
         seen[key] = row
         phase_text, phase_column = cell(row, columns, "phase")
         phase, understood = ctr_phase(phase_text)
         if not understood:
-            warnings.append(RowWarning(row.file, row.number, phase_column,
-                                       f"unknown phase {phase_text!r}; left empty (expected e.g. I期, II期, "
-                                       "III期, IV期, I/II期, BE试验)"))
-        dates = {k: read_date(row, c, v, warnings, today=today, fmt=date_format)
-                 for k in ("first_posted", "start") for v, c in [cell(row, columns, k)]}
+            warnings.append(
+                RowWarning(
+                    row.file,
+                    row.number,
+                    phase_column,
+                    f"unknown phase {phase_text!r}; left empty (expected e.g. I期, II期, "
+                    "III期, IV期, I/II期, BE试验)",
+                )
+            )
+        dates = {
+            k: read_date(row, c, v, warnings, today=today, fmt=date_format)
+            for k in ("first_posted", "start")
+            for v, c in [cell(row, columns, k)]
+        }
         site_rows = site_map.get(key, [])
-        result.records.append(TrialRecord(
-            registry="chinadrugtrials",
-            trial_id=trial_id,
-            title=cell(row, columns, "title")[0],
-            drug_names=split_list(cell(row, columns, "drug")[0]),
-            sponsor=cell(row, columns, "sponsor")[0],
-            phase=phase,
-            start_date=dates["start"],
-            first_posted=dates["first_posted"],
-            status=cell(row, columns, "status")[0],
-            conditions=(cell(row, columns, "indication")[0],) if cell(row, columns, "indication")[0] else (),
-            countries=_merge(cell(row, columns, "country")[0], (s[0] for s in site_rows)),
-            cities=_merge(cell(row, columns, "city")[0], (s[2] for s in site_rows)),
-            source=Source(f"ChinaDrugTrials {trial_id} ({path.name} row {row.number})", REGISTRY_URL, when),
-            phase_text=phase_text,
-            states=_merge(cell(row, columns, "province")[0], (s[1] for s in site_rows)),
-        ))
+        result.records.append(
+            TrialRecord(
+                registry="chinadrugtrials",
+                trial_id=trial_id,
+                title=cell(row, columns, "title")[0],
+                drug_names=_drugs(cell(row, columns, "drug")[0]),
+                sponsor=cell(row, columns, "sponsor")[0],
+                phase=phase,
+                start_date=dates["start"],
+                first_posted=dates["first_posted"],
+                status=cell(row, columns, "status")[0],
+                conditions=(cell(row, columns, "indication")[0],)
+                if cell(row, columns, "indication")[0]
+                else (),
+                countries=_merge(cell(row, columns, "country")[0], (s[0] for s in site_rows)),
+                cities=_merge(cell(row, columns, "city")[0], (s[2] for s in site_rows)),
+                source=Source(
+                    f"ChinaDrugTrials {trial_id} ({path.name} row {row.number})", REGISTRY_URL, when
+                ),
+                phase_text=phase_text,
+                states=_merge(cell(row, columns, "province")[0], (s[1] for s in site_rows)),
+            )
+        )
     if site_map:
         for orphan in sorted(set(site_map) - set(seen)):
-            warnings.append(RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}"))
+            warnings.append(
+                RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}")
+            )
     return result
+
+
+def _drugs(text: str) -> tuple[str, ...]:
+    """Drug cells list several drugs with / ; 、 but use commas inside one name ("…片，商品名：络活喜")."""
+    return tuple(dict.fromkeys(p.strip() for p in re.split(r"[/;；、|\n]+", text) if p.strip()))
 
 
 def _merge(text: str, more: Iterable[str]) -> tuple[str, ...]:

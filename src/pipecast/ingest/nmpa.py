@@ -72,8 +72,9 @@ def _json_rows(path: Path) -> tuple[list[str], list[Row]]:
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file=str(path),
-                         row=exc.lineno) from None
+        raise InputError(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", file=str(path), row=exc.lineno
+        ) from None
     records = payload if isinstance(payload, list) else [payload]
     if not all(isinstance(r, dict) for r in records):
         raise InputError("expected an object or a list of objects", file=str(path))
@@ -103,8 +104,14 @@ def read_nmpa(
     result: ImportResult[Approval] = ImportResult()
     warnings = result.warnings
     if not columns["date"]:
-        warnings.append(RowWarning(str(path), None, "批准日期",
-                                   "no approval-date column: rows are read but give no approved events"))
+        warnings.append(
+            RowWarning(
+                str(path),
+                None,
+                "批准日期",
+                "no approval-date column: rows are read but give no approved events",
+            )
+        )
     seen: dict[str, int] = {}
     for row in rows:
         number, number_column = cell(row, columns, "approval_no")
@@ -113,13 +120,25 @@ def read_nmpa(
             warnings.append(RowWarning(row.file, row.number, number_column, "no 批准文号; row skipped"))
             continue
         if number in seen:
-            warnings.append(RowWarning(row.file, row.number, number_column,
-                                       f"duplicate {number} (first on row {seen[number]}); row skipped"))
+            warnings.append(
+                RowWarning(
+                    row.file,
+                    row.number,
+                    number_column,
+                    f"duplicate {number} (first on row {seen[number]}); row skipped",
+                )
+            )
             continue
         seen[number] = row.number
         if not _NUMBER.match(number):
-            warnings.append(RowWarning(row.file, row.number, number_column,
-                                       f"{number!r} is not a 国药准字 number (国药准字 + letter(s) + 8 digits)"))
+            warnings.append(
+                RowWarning(
+                    row.file,
+                    row.number,
+                    number_column,
+                    f"{number!r} is not a 国药准字 number (国药准字 + letter(s) + 8 digits)",
+                )
+            )
         text, date_column = cell(row, columns, "date")
         date = read_date(row, date_column, text, warnings, today=today, fmt=date_format)
         if columns["date"] and date is None and not text:
@@ -136,8 +155,14 @@ def read_nmpa(
         )
         year = approval.number_year
         if date is not None and year is not None and date.year > year + 1:
-            warnings.append(RowWarning(row.file, row.number, date_column,
-                                       f"{number} was issued in {year} but dated {date}: likely a re-registration "
-                                       "date, so the approval happened by then, not on it"))
+            warnings.append(
+                RowWarning(
+                    row.file,
+                    row.number,
+                    date_column,
+                    f"{number} was issued in {year} but dated {date}: likely a re-registration "
+                    "date, so the approval happened by then, not on it",
+                )
+            )
         result.records.append(approval)
     return result

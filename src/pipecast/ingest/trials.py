@@ -132,9 +132,10 @@ def _events(trials: Sequence[TrialRecord], indication: str) -> list[PhaseEvent]:
         assert date is not None and known is not None
         recorded = known if known > date else None
         source = first.source or Source(f"{first.registry} {first.trial_id}")
-        if first.phase is not phase:
-            source = Source(f"{source.title} (a {first.phase.value} trial implies {phase.value})",
-                            source.url, source.date)
+        if first.phase is not None and first.phase is not phase:
+            source = Source(
+                f"{source.title} (a {first.phase.value} trial implies {phase.value})", source.url, source.date
+            )
         events.append(PhaseEvent(phase, date, source, indication, recorded))
     return events
 

@@ -152,7 +152,11 @@ class PhaseEventRow(Base):
 
 
 class FactRow(Base):
-    """A dated, sourced figure about an entity (a deal, a funding round, a published count). Append-only."""
+    """A dated, sourced figure about an entity (a deal, a funding round, a published count). Append-only.
+
+    Published facts are often dated loosely ("2025-11", "before 2024-08-20"): `as_of_text` keeps the
+    wording and `as_of` the latest day it can mean (so an as-of view never looks ahead), NULL if unknown.
+    """
 
     __tablename__ = "facts"
     __table_args__ = (Index("ix_facts_entity_field", "entity", "field"),)
@@ -162,7 +166,8 @@ class FactRow(Base):
     field: Mapped[str] = mapped_column(String(200))
     value: Mapped[str] = mapped_column(Text)
     unit: Mapped[str] = mapped_column(String(50), default="")
-    as_of: Mapped[dt.date] = mapped_column(Date)
+    as_of: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # NULL: date not known
+    as_of_text: Mapped[str] = mapped_column(String(200), default="")  # the date as published
     source_title: Mapped[str] = mapped_column(Text, default="")
     source_url: Mapped[str] = mapped_column(Text, default="")
     source_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)

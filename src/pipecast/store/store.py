@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,7 +51,7 @@ from pipecast.store.models import (
     PhaseEventRow,
     utcnow,
 )
-from pipecast.tabular import read_table
+from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, parse_date, read_table
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DB_FILE_NAME = "pipecast.sqlite"
@@ -62,7 +63,8 @@ ASSET_ATTRIBUTES = (
 )
 
 FACT_COLUMNS = ("entity", "field", "value")
-FACT_OPTIONAL = ("as_of", "date", "unit", "source_title", "source_url", "source_date", "note")
+FACT_DATE_COLUMNS = ("as_of", "as_of_date", "date")
+FACT_OPTIONAL = (*FACT_DATE_COLUMNS, "unit", "source_title", "source_url", "source_date", "note")
 
 _T = TypeVar("_T")
 
@@ -103,15 +105,20 @@ def resolve_url(url_or_path: str | os.PathLike[str] | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """A dated, sourced figure: a deal, a funding round, a published count ("42 in clinical trials")."""
+    """A dated, sourced figure: a deal, a funding round, a published count ("42 in clinical trials").
+
+    `as_of` is the latest day the published date can mean (None if unknown); `as_of_text` keeps the
+    wording when it was looser than a day ("2025-11", "before 2024-08-20").
+    """
 
     entity: str
     field: str
     value: str
-    as_of: dt.date
+    as_of: dt.date | None
     unit: str = ""
     source: Source | None = None
     note: str = ""
+    as_of_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,12 +240,12 @@ def _dedupe(events: Sequence[PhaseEventRow]) -> list[PhaseEvent]:
 
 
 def _fact_key(fact: Fact) -> tuple[Any, ...]:
-    return (fact.entity, fact.field, fact.value, fact.unit, fact.as_of, _source_key(fact.source))
+    return (fact.entity, fact.field, fact.value, fact.unit, fact.as_of, fact.as_of_text, _source_key(fact.source))
 
 
 def _fact_row_key(row: FactRow) -> tuple[Any, ...]:
     source = _row_source(row.source_title, row.source_url, row.source_date)
-    return (row.entity, row.field, row.value, row.unit, row.as_of, _source_key(source))
+    return (row.entity, row.field, row.value, row.unit, row.as_of, row.as_of_text, _source_key(source))
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -556,11 +563,14 @@ class Store:
             source = fact.source
             session.add(FactRow(
                 entity=fact.entity, field=fact.field, value=fact.value, unit=fact.unit, as_of=fact.as_of,
+                as_of_text=fact.as_of_text,
                 source_title=source.title if source else "", source_url=source.url if source else "",
                 source_date=source.date if source else None, note=fact.note, recorded_at=now, batch=batch,
             ))
             summary.facts_added += 1
-            summary.changes.append(f"+ fact {fact.entity} {fact.field} = {fact.value}{fact.unit} on {fact.as_of}")
+            when = fact.as_of_text or (fact.as_of.isoformat() if fact.as_of else "an unknown date")
+            unit = f" {fact.unit}" if fact.unit else ""
+            summary.changes.append(f"+ fact {fact.entity} | {fact.field} = {fact.value}{unit} ({when})")
 
     def add_organisations(self, organisations: Iterable[Organisation], *, dry_run: bool = False) -> int:
         """Insert or update organisations; returns how many rows were added or changed."""
@@ -683,10 +693,13 @@ class Store:
     def facts(
         self, entity: str | None = None, field: str | None = None, as_of: dt.date | None = None
     ) -> list[Fact]:
-        """Recorded facts, optionally for one entity/field and only those dated on or before `as_of`."""
+        """Recorded facts, optionally for one entity/field and only those known on `as_of` (dated on or
+        before it; facts with an unknown date are left out of an as-of view)."""
 
         def work(session: Session) -> list[Fact]:
-            query = select(FactRow).order_by(FactRow.entity, FactRow.field, FactRow.as_of, FactRow.id)
+            query = select(FactRow).order_by(
+                FactRow.entity, FactRow.field, FactRow.as_of.is_(None), FactRow.as_of, FactRow.id
+            )
             if entity is not None:
                 query = query.where(FactRow.entity == entity)
             if field is not None:
@@ -695,7 +708,7 @@ class Store:
                 query = query.where(FactRow.as_of <= as_of)
             return [
                 Fact(r.entity, r.field, r.value, r.as_of, r.unit,
-                     _row_source(r.source_title, r.source_url, r.source_date), r.note)
+                     _row_source(r.source_title, r.source_url, r.source_date), r.note, r.as_of_text)
                 for r in session.scalars(query)
             ]
 
@@ -768,21 +781,70 @@ def _alembic_config():  # -> alembic.config.Config
 # --------------------------------------------------------------------------------------------- facts.csv
 
 
+_LOOSE_DATE = re.compile(
+    r"(?<!\d)(\d{4})(?:\s*[-/.年]\s*(\d{1,2})(?!\d)(?:\s*[-/.月]\s*(\d{1,2})(?!\d)\s*日?)?\s*月?)?(?!\d)"
+)
+
+
+def parse_fact_date(text: str, *, today: dt.date | None = None) -> tuple[dt.date | None, str]:
+    """A published date, exact or loose, as (latest day it can mean, wording kept if loose).
+
+    "2024-08-20" -> that day; "2025-11" -> 2025-11-30; "2024" -> 2024-12-31; "before 2024-08-20" ->
+    2024-08-20; "c.2020-2021" -> 2021-12-31 (the last date named wins); "unknown" or "" -> None.
+    A loose date's end is capped at `today`. Raises ValueError for text with digits but no usable date.
+    """
+    today = today or dt.date.today()
+    text = text.strip()
+    if not text:
+        return None, ""
+    try:
+        return parse_date(text), ""
+    except ValueError:
+        pass
+    matches = list(_LOOSE_DATE.finditer(text))
+    if not matches:
+        if any(ch.isdigit() for ch in text):
+            raise ValueError(text)
+        return None, text
+    year_text, month_text, day_text = matches[-1].groups()
+    year = int(year_text)
+    if day_text:
+        when = dt.date(year, int(month_text), int(day_text))
+    elif month_text:
+        month = int(month_text)
+        if not 1 <= month <= 12:
+            raise ValueError(text)
+        when = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+    else:
+        when = dt.date(year, 12, 31)
+    if not day_text and when > today and dt.date(year, int(month_text or 1), 1) <= today:
+        when = today  # a period that has begun: known by today at the latest
+    return when, text
+
+
 def load_facts(path: str | os.PathLike[str], *, today: dt.date | None = None) -> list[Fact]:
     """Read facts.csv/.xlsx: `entity,field,value,as_of[,unit,source_title,source_url,source_date,note]`.
 
-    `date` is accepted in place of `as_of`.
+    The date column may also be called `as_of_date` or `date`, and may be loose (see `parse_fact_date`).
     """
     today = today or dt.date.today()
     rows = read_table(Path(path), FACT_COLUMNS, FACT_OPTIONAL)
     facts = []
     for row in rows:
-        date_column = "as_of" if "as_of" in row.values or "date" not in row.values else "date"
-        if date_column not in row.values:
+        date_column = next((c for c in FACT_DATE_COLUMNS if c in row.values), "")
+        if not date_column:
             raise InputError("missing column(s) as_of", file=row.file, row=1,
                              expected="a header with " + ", ".join(FACT_COLUMNS) + ", as_of")
-        when = row.date(date_column, not_after=today)
-        assert when is not None
+        raw = row.get(date_column)
+        try:
+            when, wording = parse_fact_date(raw, today=today)
+        except ValueError:
+            raise row.error(date_column, f"{raw!r} is not a date",
+                            "a date such as 2024-08-20, 2024-08 or 2024, or a word such as 'unknown'") from None
+        if when is not None and when < EARLIEST_PLAUSIBLE_DATE:
+            raise row.error(date_column, f"{when} is before {EARLIEST_PLAUSIBLE_DATE}", "a plausible date")
+        if when is not None and when > today:
+            raise row.error(date_column, f"{when} is in the future (after {today})", f"a date on or before {today}")
         title, url = row.get("source_title"), row.get("source_url")
         source = Source(title or url, url, row.date("source_date", not_after=today, required=False)) \
             if (title or url) else None
@@ -794,6 +856,7 @@ def load_facts(path: str | os.PathLike[str], *, today: dt.date | None = None) ->
             unit=row.get("unit"),
             source=source,
             note=row.get("note"),
+            as_of_text=wording,
         ))
     return facts
 

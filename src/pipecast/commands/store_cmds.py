@@ -1,0 +1,450 @@
+"""Registry commands: import, export, assets list|show, load-bundled, pipeline.
+
+Every command gets the chosen database from `ctx.obj` (a `pipecast.settings.AppContext`) and reports
+bad input by raising a `PipecastError`, which the main CLI turns into one line on stderr and exit 2.
+Human output is a rich table; `--json` prints JSON for machines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipecast.domain import Asset, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase
+from pipecast.errors import InputError
+from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset
+from pipecast.settings import AppContext
+from pipecast.store import Fact, ImportSummary, Store, load_facts, resolve_url
+from pipecast.tabular import parse_date
+
+#: The ASSETS.csv contract as `export` writes it: the required columns, then every optional one.
+EXPORT_COLUMNS = (*ASSET_COLUMNS, "count", "indication", "target", "nmpa_class", "jurisdiction", "aliases",
+                  "note", "source_title", "source_url", "source_date")
+TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", metavar="DATE", help="Show the data as it was known on DATE (YYYY-MM-DD)."),
+]
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_object(AppContext)
+    return obj if obj is not None else AppContext()
+
+
+def _json_mode(ctx: typer.Context, flag: bool) -> bool:
+    return flag or _context(ctx).json_output
+
+
+@contextlib.contextmanager
+def _open_store(ctx: typer.Context, *, read_only_preview: bool = False) -> Iterator[Store]:
+    """The context's store; for a dry run against a SQLite file that does not exist yet, an empty
+    in-memory one, so that a preview never creates the file."""
+    app_ctx = _context(ctx)
+    if read_only_preview:
+        url = resolve_url(app_ctx.db or None)
+        if url.startswith("sqlite:///"):
+            target = Path(url.removeprefix("sqlite:///"))
+            if not target.exists():
+                store = Store.open("sqlite://")
+                try:
+                    yield store
+                finally:
+                    store.close()
+                return
+    store = app_ctx.store()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def parse_date_option(text: str | None, option: str = "--as-of") -> dt.date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a date", field=option, expected="an ISO date such as 2024-08-20") from None
+
+
+def parse_phase_option(text: str | None, option: str = "--phase") -> Phase | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_phase(text)
+    except UnknownPhaseError:
+        raise InputError(
+            f"unknown phase {text!r}", field=option,
+            expected="one of " + ", ".join(p.value for p in Phase) + " (or a spelling such as 'Phase II')",
+        ) from None
+
+
+def source_dict(source: Source | None) -> dict[str, Any] | None:
+    if source is None:
+        return None
+    return {"title": source.title, "url": source.url, "date": source.date.isoformat() if source.date else None}
+
+
+def event_dict(event: PhaseEvent) -> dict[str, Any]:
+    return {
+        "phase": event.phase.value,
+        "date": event.date.isoformat(),
+        "indication": event.indication,
+        "recorded": event.recorded.isoformat() if event.recorded else None,
+        "source": source_dict(event.source),
+    }
+
+
+def asset_dict(asset: Asset) -> dict[str, Any]:
+    return {
+        "id": asset.id,
+        "name": asset.name,
+        "sponsor": asset.sponsor,
+        "modality": asset.modality,
+        "therapeutic_area": asset.therapeutic_area,
+        "indication": asset.indication,
+        "target": asset.target,
+        "nmpa_class": asset.nmpa_class,
+        "jurisdiction": asset.jurisdiction,
+        "aliases": list(asset.aliases),
+        "count": asset.count,
+        "note": asset.note,
+        "phase": asset.phase.value,
+        "phase_start": asset.phase_start.isoformat(),
+        "approval_date": asset.approval_date.isoformat() if asset.approval_date else None,
+        "history": [event_dict(e) for e in asset.history],
+    }
+
+
+def fact_dict(fact: Fact) -> dict[str, Any]:
+    return {"entity": fact.entity, "field": fact.field, "value": fact.value, "unit": fact.unit,
+            "as_of": fact.as_of.isoformat() if fact.as_of else None, "as_of_text": fact.as_of_text,
+            "source": source_dict(fact.source), "note": fact.note}
+
+
+def read_input(path: Path) -> tuple[list[Asset], list[Fact], str]:
+    """Parse an ASSETS.csv/.xlsx file or a data set folder (assets.csv + events.csv [+ facts.csv]).
+
+    Everything is read and checked before the store is touched, so bad input writes nothing.
+    """
+    if not path.exists():
+        raise InputError("file not found", file=str(path),
+                         expected="an ASSETS .csv/.xlsx file or a folder with assets.csv and events.csv")
+    if path.is_dir():
+        assets = load_dataset(path)
+        facts_file = path / "facts.csv"
+        facts = load_facts(facts_file) if facts_file.exists() else []
+        return assets, facts, "dataset"
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise InputError(f"unsupported file type {path.suffix or '(none)'!r}", file=str(path),
+                         expected="a .csv or .xlsx file, or a folder with assets.csv and events.csv")
+    return load_assets(path), [], "assets"
+
+
+def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool) -> None:
+    if as_json:
+        _echo_json(summary.as_dict())
+        return
+    prefix = "Dry run, nothing written. " if summary.dry_run else ""
+    typer.echo(prefix + summary.describe())
+    if show_changes:
+        for line in summary.changes:
+            typer.echo("  " + line)
+
+
+def _import(ctx: typer.Context, path: Path, label: str, *, dry_run: bool, as_json: bool) -> ImportSummary:
+    assets, facts, kind = read_input(path)
+    with _open_store(ctx, read_only_preview=dry_run) as store:
+        summary = store.import_data(assets=assets, facts=facts, source_file=path, kind=kind, dry_run=dry_run)
+    summary.file = label
+    _print_summary(summary, as_json, show_changes=dry_run)
+    return summary
+
+
+# --------------------------------------------------------------------------------------------- export
+
+
+def _export_rows(assets: list[Asset]) -> list[list[Any]]:
+    rows = []
+    for asset in assets:
+        source = asset.current.source
+        rows.append([
+            asset.id, asset.name, asset.sponsor, asset.modality, asset.therapeutic_area, asset.phase.value,
+            asset.phase_start.isoformat(), asset.count, asset.indication, asset.target, asset.nmpa_class,
+            asset.jurisdiction, "|".join(asset.aliases), asset.note,
+            source.title if source else "", source.url if source else "",
+            source.date.isoformat() if source and source.date else "",
+        ])
+    return rows
+
+
+def write_table(path: Path, rows: list[list[Any]], header: tuple[str, ...] = EXPORT_COLUMNS) -> None:
+    """Write a header and rows as CSV (UTF-8) or XLSX by suffix, atomically (a temp file, then rename)."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise InputError(f"unsupported export type {path.suffix or '(none)'!r}", file=str(path),
+                         expected="a path ending in .csv or .xlsx")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError("folder does not exist", file=str(path), expected="an existing folder")
+    handle, tmp_name = tempfile.mkstemp(prefix=".pipecast-export-", suffix=suffix, dir=folder)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        if suffix == ".csv":
+            import csv
+
+            with open(tmp, "w", newline="", encoding="utf-8") as out:
+                writer = csv.writer(out)
+                writer.writerow(header)
+                writer.writerows(rows)
+        else:
+            import openpyxl
+
+            book = openpyxl.Workbook()
+            sheet = book.active
+            assert sheet is not None
+            sheet.title = "assets"
+            sheet.append(list(header))
+            for row in rows:
+                sheet.append(row)
+            for line in sheet.iter_rows(min_row=2):
+                for cell in line:
+                    if isinstance(cell.value, str) and cell.value.startswith("="):
+                        cell.data_type = "s"  # text, never a formula
+            book.save(tmp)
+        tmp.replace(path)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", file=str(path)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------- bundled data
+
+
+def _bundled_root() -> Traversable:
+    return resources.files("pipecast") / "data"
+
+
+def bundled_datasets() -> list[str]:
+    """Names of the data set folders shipped in `pipecast/data/` (each with assets.csv and events.csv)."""
+    root = _bundled_root()
+    try:
+        children = list(root.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(c.name for c in children if c.is_dir() and (c / "assets.csv").is_file())
+
+
+@contextlib.contextmanager
+def bundled_dataset_path(name: str) -> Iterator[Path]:
+    """A real folder holding the bundled data set `name` (copied out if the package is zipped)."""
+    available = bundled_datasets()
+    if name not in available:
+        raise InputError(f"unknown bundled data set {name!r}", field="NAME",
+                         expected="one of " + (", ".join(available) or "(none installed)"))
+    ref = _bundled_root() / name
+    if isinstance(ref, Path):
+        yield ref
+        return
+    with tempfile.TemporaryDirectory(prefix="pipecast-bundled-") as tmp:
+        target = Path(tmp) / name
+        target.mkdir()
+        for child in ref.iterdir():
+            if child.is_file():
+                with child.open("rb") as src, open(target / child.name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+        yield target
+
+
+# --------------------------------------------------------------------------------------------- commands
+
+
+def import_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="ASSETS .csv/.xlsx file, or a data set folder "
+                                              "(assets.csv + events.csv, optionally facts.csv).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import candidates into the registry: all or nothing, idempotent, history only appended."""
+    _import(ctx, path, str(path), dry_run=dry_run, as_json=_json_mode(ctx, as_json))
+
+
+def export_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Output file; .csv or .xlsx by suffix.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Export the registry in the ASSETS.csv contract (readable back by `pipecast import`)."""
+    when = parse_date_option(as_of)
+    with _open_store(ctx) as store:
+        assets = store.assets(when)
+    write_table(path, _export_rows(assets))
+    if _context(ctx).json_output:
+        _echo_json({"file": str(path), "assets": len(assets), "as_of": when.isoformat() if when else None})
+    else:
+        suffix = f" as of {when}" if when else ""
+        typer.echo(f"Wrote {len(assets)} asset(s){suffix} to {path}")
+
+
+def _assets_table(assets: list[Asset], title: str = "") -> Table:
+    table = Table(title=title or None, show_lines=False)
+    for column, justify in (("id", "left"), ("name", "left"), ("sponsor", "left"), ("phase", "left"),
+                            ("since", "left"), ("count", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for asset in assets:
+        table.add_row(asset.id, asset.name, asset.sponsor, asset.phase.value, asset.phase_start.isoformat(),
+                      str(asset.count))
+    return table
+
+
+def assets_list_command(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    phase: Annotated[str | None, typer.Option("--phase", help="Only candidates now in this phase.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List candidates with their current phase (or the phase they were in on --as-of)."""
+    when = parse_date_option(as_of)
+    wanted = parse_phase_option(phase)
+    with _open_store(ctx) as store:
+        assets = store.assets(when)
+    if wanted is not None:
+        assets = [a for a in assets if a.phase is wanted]
+    if _json_mode(ctx, as_json):
+        _echo_json([asset_dict(a) for a in assets])
+        return
+    title = f"{len(assets)} candidate(s)" + (f" as of {when}" if when else "")
+    _console().print(_assets_table(assets, title))
+
+
+def assets_show_command(
+    ctx: typer.Context,
+    id_or_alias: Annotated[str, typer.Argument(metavar="ID_OR_ALIAS", help="Asset id, alias or name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one candidate with its full dated history and sources."""
+    with _open_store(ctx) as store:
+        asset = store.asset(id_or_alias)
+        records = store.history(asset.id)
+    if _json_mode(ctx, as_json):
+        data = asset_dict(asset)
+        data["records"] = [
+            event_dict(r.event) | {"id": r.id, "recorded_at": r.recorded_at.isoformat(), "import_batch": r.batch_id,
+                                   "import_file": r.batch_file}
+            for r in records
+        ]
+        _echo_json(data)
+        return
+    console = _console()
+    console.print(f"{asset.id}  {asset.name}", markup=False, style="bold")
+    details = [
+        ("sponsor", asset.sponsor), ("modality", asset.modality), ("therapeutic area", asset.therapeutic_area),
+        ("indication", asset.indication), ("target", asset.target), ("NMPA class", asset.nmpa_class),
+        ("jurisdiction", asset.jurisdiction), ("aliases", ", ".join(asset.aliases)),
+        ("count", str(asset.count) if asset.count != 1 else ""), ("note", asset.note),
+        ("phase", f"{asset.phase.value} since {asset.phase_start}"),
+    ]
+    for label, value in details:
+        if value:
+            console.print(f"  {label}: {value}", markup=False)
+    table = Table(title="History")
+    for column in ("date", "phase", "indication", "source", "url", "source date", "known on", "imported"):
+        table.add_column(column)
+    for r in records:
+        event = r.event
+        source = event.source
+        table.add_row(
+            event.date.isoformat(), event.phase.value, event.indication,
+            source.title if source else "", source.url if source else "",
+            source.date.isoformat() if source and source.date else "",
+            event.known_on.isoformat(),
+            f"{r.recorded_at:%Y-%m-%d}" + (f" ({Path(r.batch_file).name})" if r.batch_file else ""),
+        )
+    console.print(table)
+
+
+def load_bundled_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Bundled data set, e.g. chongqing.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load a data set shipped with pipecast (assets, dated events and facts) into the registry."""
+    with bundled_dataset_path(name) as folder:
+        _import(ctx, folder, f"bundled:{name}", dry_run=dry_run, as_json=_json_mode(ctx, as_json))
+
+
+def pipeline_command(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The pipeline as it stood on --as-of (default today): counts by phase and the candidates."""
+    when = parse_date_option(as_of) or dt.date.today()
+    with _open_store(ctx) as store:
+        assets = store.assets(when)
+    counts = {p: 0 for p in Phase}
+    for asset in assets:
+        counts[asset.phase] += asset.count
+    active = sum(n for p, n in counts.items() if p.is_active)
+    if _json_mode(ctx, as_json):
+        _echo_json({
+            "as_of": when.isoformat(),
+            "counts": {p.value: n for p, n in counts.items()},
+            "active": active,
+            "total": sum(counts.values()),
+            "assets": [asset_dict(a) for a in sorted(assets, key=lambda a: (a.phase.order, a.id))],
+        })
+        return
+    console = _console()
+    table = Table(title=f"Pipeline as of {when}")
+    table.add_column("phase")
+    table.add_column("candidates", justify="right")
+    for phase, n in counts.items():
+        table.add_row(phase.value, str(n))
+    table.add_row("active (preclinical-filed)", str(active), style="bold")
+    console.print(table)
+    ordered = sorted(assets, key=lambda a: (a.phase.order, a.id))
+    console.print(_assets_table(ordered, f"{len(ordered)} candidate record(s)"))
+
+
+def register(app: typer.Typer) -> None:
+    """Mount the registry commands on the main app."""
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    assets_app = typer.Typer(help="Candidates in the registry.", no_args_is_help=True)
+    assets_app.command("list")(assets_list_command)
+    assets_app.command("show")(assets_show_command)
+    app.add_typer(assets_app, name="assets")
+    app.command("load-bundled")(load_bundled_command)
+    app.command("pipeline")(pipeline_command)

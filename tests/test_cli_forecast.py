@@ -177,3 +177,20 @@ def test_python_api_example_from_the_docstring() -> None:
                                years="2025-2031")
     assert result.years[0] == 2025
     assert result.outlook(2025).observed == 1  # ex-4 approved 2025-08-20
+
+
+def test_montecarlo_method_keeps_the_json_shape_and_agrees_with_exact(files: tuple[Path, Path]) -> None:
+    assets, rates = files
+    common = ("forecast", "--assets", str(assets), "--rates", str(rates), "--as-of", "2025-11-01",
+              "--years", "2026-2028", "--json")
+    exact = json.loads(run(*common).stdout)
+    out = run(*common, "--method", "montecarlo", "--paths", "20000", "--seed", "3")
+    assert out.returncode == 0, out.stderr
+    mc = json.loads(out.stdout)
+    assert mc["method"] == "montecarlo"
+    for e, m in zip(exact["years"], mc["years"], strict=True):
+        se = m["mc_error"]["expected"]
+        assert se > 0
+        assert abs(e["expected"] - m["expected"]) < 5 * se + 1e-9
+    out = run(*common, "--method", "guess")
+    assert out.returncode == 2 and "exact or montecarlo" in out.stderr

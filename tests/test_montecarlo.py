@@ -94,12 +94,12 @@ def test_dask_engine_identical(portfolio: Portfolio) -> None:
     corr = Correlation(rho={"sponsor": 0.3}, review_sigma=0.2, sponsor_stop=0.05)
     target = parse_target("2027-2030:1+")
     reference = simulate(portfolio, RATES, YEARS, paths=640, seed=9, correlation=corr, target=target)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as c:
-        with distributed.Client(c) as client:
-            other = simulate(
-                portfolio, RATES, YEARS, paths=640, seed=9, correlation=corr, target=target,
-                engine="dask", scheduler=client, chunk_paths=128,
-            )
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        other = simulate(
+            portfolio, RATES, YEARS, paths=640, seed=9, correlation=corr, target=target,
+            engine="dask", scheduler=client, chunk_paths=128,
+        )
     assert other.engine == "dask"
     assert all(np.array_equal(a, b) for a, b in zip(reference.histograms, other.histograms, strict=True))
     assert np.array_equal(reference.probabilities, other.probabilities)
@@ -131,7 +131,7 @@ def test_missing_extras_and_bad_scheduler(portfolio: Portfolio, monkeypatch: pyt
     monkeypatch.undo()
     pytest.importorskip("distributed")
     start = time.monotonic()
-    with pytest.raises(EngineError, match="127.0.0.1:9"):
+    with pytest.raises(EngineError, match=r"127\.0\.0\.1:9"):
         simulate(portfolio, RATES, YEARS, paths=64, engine="dask", scheduler="tcp://127.0.0.1:9")
     assert time.monotonic() - start < 15
     with pytest.raises(InputError):

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from pipecast.domain import Asset, Phase, PhaseEvent, Source
 from pipecast.errors import InputError, StoreError
 from pipecast.ingest.assets_file import load_assets
-from pipecast.store import Fact, Store, default_db_url, resolve_url
+from pipecast.store import Fact, Store, default_db_url, load_facts, resolve_url
 from pipecast.store.models import AppendOnlyError, Base, PhaseEventRow
+from pipecast.store.store import parse_fact_date
 
 D = dt.date
 REG = Source("ClinicalTrials.gov NCT01", "https://clinicaltrials.gov/study/NCT01", D(2021, 3, 2))
@@ -282,3 +283,44 @@ def test_unreachable_database_is_a_store_error() -> None:
         Store.open("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(StoreError):
         Store.open("nosuchdialect://x/y")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2024-08-20", (D(2024, 8, 20), "")),
+    ("2025-11", (D(2025, 11, 30), "2025-11")),
+    ("2024", (D(2024, 12, 31), "2024")),
+    ("before 2024-08-20", (D(2024, 8, 20), "before 2024-08-20")),
+    ("c.2020-2021 (year not stated)", (D(2021, 12, 31), "c.2020-2021 (year not stated)")),
+    ("2024年3月", (D(2024, 3, 31), "2024年3月")),
+    ("unknown", (None, "unknown")),
+    ("", (None, "")),
+    ("2026-11", (D(2026, 11, 25), "2026-11")),  # a month under way: known by today at the latest
+])
+def test_loose_fact_dates(text: str, expected: tuple) -> None:
+    assert parse_fact_date(text, today=D(2026, 11, 25)) == expected
+
+
+def test_facts_file(tmp_path: Path, store: Store) -> None:
+    path = tmp_path / "facts.csv"
+    path.write_text(
+        "entity,field,value,as_of_date,source_title,source_url\n"
+        "Chongqing,in clinical trials (count),42,2025-11-27,Ke Ji Ri Bao,https://x\n"
+        "Chongqing,fund,RMB 2 billion,2025-11,,\n"
+        "FCN-338,deal status,terminated,unknown,,\n",
+        encoding="utf-8",
+    )
+    facts = load_facts(path)
+    assert [(f.as_of, f.as_of_text) for f in facts] == [
+        (D(2025, 11, 27), ""), (D(2025, 11, 30), "2025-11"), (None, "unknown")]
+    assert store.add_facts(facts, source_file=path).facts_added == 3
+    assert store.facts() == sorted(facts, key=lambda f: (f.entity, f.field))
+    assert [f.value for f in store.facts(as_of=D(2025, 11, 28))] == ["42"]
+    bad = tmp_path / "bad_facts.csv"
+    bad.write_text("entity,field,value,as_of\nX,y,1,2025-13\nX,y,2,2999-01-01\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_facts(bad)
+    assert (caught.value.row, caught.value.field) == (2, "as_of")
+    nodate = tmp_path / "nodate.csv"
+    nodate.write_text("entity,field,value\nX,y,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="as_of"):
+        load_facts(nodate)

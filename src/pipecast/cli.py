@@ -80,26 +80,61 @@ def forecast(
     years: YearsOpt = None,
     target: TargetOpt = None,
     json_output: JsonOpt = False,
+    method: Annotated[
+        str, typer.Option("--method", help="exact (independent candidates) or montecarlo (correlation allowed).")
+    ] = "exact",
+    paths: Annotated[int, typer.Option("--paths", min=100, help="Monte Carlo paths.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Monte Carlo seed: the same seed gives the same numbers.")] = 0,
+    engine: Annotated[str, typer.Option("--engine", help="Monte Carlo engine: numpy, dask or jax.")] = "numpy",
+    scheduler: Annotated[
+        str, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT (default: a local cluster).")
+    ] = "",
+    rho: Annotated[
+        list[str] | None,
+        typer.Option("--rho", help="Copula correlation of success within a group, e.g. sponsor=0.2 (repeatable)."),
+    ] = None,
+    review_sigma: Annotated[
+        float, typer.Option("--review-sigma", help="Spread (log sd) of a shared review-time multiplier per path.")
+    ] = 0.0,
+    sponsor_stop: Annotated[
+        float, typer.Option("--sponsor-stop", help="Per path, probability that a sponsor's candidates all stop.")
+    ] = 0.0,
 ) -> None:
-    """Forecast approvals per year: expected number and the exact distribution (pmf) of the count.
+    """Forecast approvals per year: expected number and the distribution (pmf) of the count.
 
     Example: pipecast forecast --assets ASSETS.csv --rates RATES.csv --as-of 2025-11-01 --years 2025-2031 --json
     """
+    from pipecast.domain import Portfolio
+    from pipecast.errors import InputError
     from pipecast.facade import forecast as run_forecast
+    from pipecast.facade import load_portfolio_assets, resolve_as_of, resolve_rates, resolve_years
     from pipecast.targets import load_target
 
     goal = load_target(target) if target else None
-    result = _with_progress(
-        lambda progress: run_forecast(
-            str(assets) if assets else None,
-            rates=rates,
-            as_of=as_of,
-            years=years,
-            db=ctx.obj.db or None,
-            progress=progress,
-        ),
-        enabled=not json_output,
-    )
+    if method not in ("exact", "montecarlo"):
+        raise InputError(f"unknown method {method!r}", field="--method", expected="exact or montecarlo")
+    if method == "montecarlo":
+        from pipecast.forecast.montecarlo import Correlation, parse_group_rho, simulate
+
+        when = resolve_as_of(as_of)
+        portfolio = Portfolio.of(load_portfolio_assets(str(assets) if assets else None, ctx.obj.db or None, when), when)
+        correlation = Correlation(rho=parse_group_rho(rho), review_sigma=review_sigma, sponsor_stop=sponsor_stop)
+        result = simulate(
+            portfolio, resolve_rates(rates), resolve_years(years, when), paths=paths, seed=seed,
+            correlation=correlation, engine=engine, scheduler=scheduler or None, target=goal,
+        )
+    else:
+        result = _with_progress(
+            lambda progress: run_forecast(
+                str(assets) if assets else None,
+                rates=rates,
+                as_of=as_of,
+                years=years,
+                db=ctx.obj.db or None,
+                progress=progress,
+            ),
+            enabled=not json_output,
+        )
     if json_output:
         _print_json(result.to_json(goal))
         return
@@ -151,7 +186,7 @@ def show_forecast(result: Any, goal: Any) -> None:
         if check.missing_years:
             console.print(f"[yellow]Years outside the forecast range: {check.missing_years}[/yellow]")
         top = Table(title="Candidates that carry the target (leave-one-out)")
-        for column in ("candidate", "phase", f"P(approved {goal.first_year}-{goal.last_year})", "adds to P(target)"):
+        for column in ("candidate", "phase", f"P(approved {goal.first_year}-{goal.last_year})", f"adds to P(>={goal.low} every year)"):
             top.add_column(column)
         for c in check.contributors[:10]:
             top.add_row(

@@ -316,14 +316,21 @@ def export_command(
         typer.echo(f"Wrote {len(assets)} asset(s){suffix} to {path}")
 
 
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _assets_table(assets: list[Asset], title: str = "") -> Table:
     table = Table(title=title or None, show_lines=False)
-    for column, justify in (("id", "left"), ("name", "left"), ("sponsor", "left"), ("phase", "left"),
-                            ("since", "left"), ("count", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table.add_column("id", overflow="fold")
+    table.add_column("name", overflow="fold")
+    table.add_column("sponsor")
+    table.add_column("phase", no_wrap=True, min_width=12)
+    table.add_column("since", no_wrap=True, min_width=10)
+    table.add_column("count", justify="right")
     for asset in assets:
-        table.add_row(asset.id, asset.name, asset.sponsor, asset.phase.value, asset.phase_start.isoformat(),
-                      str(asset.count))
+        table.add_row(asset.id, _clip(asset.name, 40), _clip(asset.sponsor, 28), asset.phase.value,
+                      asset.phase_start.isoformat(), str(asset.count))
     return table
 
 
@@ -377,18 +384,24 @@ def assets_show_command(
     for label, value in details:
         if value:
             console.print(f"  {label}: {value}", markup=False)
-    table = Table(title="History")
-    for column in ("date", "phase", "indication", "source", "url", "source date", "known on", "imported"):
-        table.add_column(column)
+    table = Table(title="History (every recorded event, oldest first)", show_lines=True)
+    table.add_column("date", no_wrap=True)
+    table.add_column("phase", no_wrap=True)
+    table.add_column("known on", no_wrap=True)
+    table.add_column("source", ratio=1, overflow="fold")
+    table.add_column("imported", no_wrap=True)
     for r in records:
         event = r.event
         source = event.source
+        cited = ""
+        if source is not None:
+            cited = source.title + (f"\n{source.url}" if source.url and source.url != source.title else "")
+            cited += f"\n(published {source.date})" if source.date else ""
+        if event.indication:
+            cited = f"[{event.indication}] " + cited
         table.add_row(
-            event.date.isoformat(), event.phase.value, event.indication,
-            source.title if source else "", source.url if source else "",
-            source.date.isoformat() if source and source.date else "",
-            event.known_on.isoformat(),
-            f"{r.recorded_at:%Y-%m-%d}" + (f" ({Path(r.batch_file).name})" if r.batch_file else ""),
+            event.date.isoformat(), event.phase.value, event.known_on.isoformat(), cited,
+            f"{r.recorded_at:%Y-%m-%d}" + (f"\nbatch {r.batch_id}" if r.batch_id is not None else ""),
         )
     console.print(table)
 

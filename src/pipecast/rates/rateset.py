@@ -131,30 +131,21 @@ class RateSet:
     def sources(self) -> list[str]:
         return sorted({r.source for r in self.rows if r.source})
 
-    def adjusted(
-        self,
-        *,
-        success_multiplier: dict[tuple[str, str], float] | None = None,
-        duration_multiplier: dict[Phase, float] | None = None,
-        name: str | None = None,
-    ) -> RateSet:
-        """A copy with durations scaled by phase and success scaled (and capped at 1) by area/modality."""
-        rows = []
-        for row in self.rows:
-            p = row.p_success
-            for (area, mod), factor in (success_multiplier or {}).items():
-                if (not area or _key(area) == _key(row.therapeutic_area) or not row.therapeutic_area) and (
-                    not mod or _key(mod) == _key(row.modality) or not row.modality
-                ):
-                    p = min(1.0, p * factor)
-            duration = row.duration
-            factor_d = (duration_multiplier or {}).get(row.phase)
-            if factor_d is not None:
-                duration = duration.scaled(factor_d)
-            rows.append(
-                RateRow(row.phase, p, duration, row.therapeutic_area, row.modality, row.source, row.note)
+    def adjusted(self, *, duration_multiplier: dict[Phase, float], name: str | None = None) -> RateSet:
+        """A copy with every row's duration for the named phases scaled (e.g. a faster review)."""
+        rows = tuple(
+            RateRow(
+                row.phase,
+                row.p_success,
+                row.duration.scaled(duration_multiplier[row.phase]) if row.phase in duration_multiplier else row.duration,
+                row.therapeutic_area,
+                row.modality,
+                row.source,
+                row.note,
             )
-        return RateSet(name or self.name, tuple(rows), self.origin)
+            for row in self.rows
+        )
+        return RateSet(name or self.name, rows, self.origin)
 
 
 def rate_rows_from_table(rows: Iterable, origin: str) -> list[RateRow]:

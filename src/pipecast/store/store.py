@@ -649,8 +649,8 @@ class Store:
                 return found.pop()
             if found:
                 raise InputError(f"{id_or_alias!r} is ambiguous: it names {', '.join(sorted(found))}",
-                                 field="id", expected="one of those ids")
-            raise InputError(f"no asset with id, alias or name {id_or_alias!r}", field="id",
+                                 expected="one of those ids")
+            raise InputError(f"no asset with id, alias or name {id_or_alias!r}",
                              expected="an id or alias listed by `pipecast assets list`")
 
         return self._read(work)
@@ -660,7 +660,7 @@ class Store:
         asset_id = self.resolve(id_or_alias)
         found = self._read(lambda s: self._load_assets(s, [asset_id], as_of))
         if not found:
-            raise InputError(f"asset {asset_id!r} was not yet known on {as_of}", field="as_of",
+            raise InputError(f"asset {asset_id!r} was not yet known on {as_of}", field="--as-of",
                              expected="a later date")
         return found[0]
 

@@ -52,7 +52,8 @@ def plain_monte_carlo(portfolio: Portfolio, rates: RateSet, years: list[int], pa
             if current.any():
                 # Current phase: inverse CDF of the duration conditioned on exceeding the elapsed time.
                 with np.errstate(divide="ignore"):
-                    low = 0.5 * special.erfc(-(np.log(np.maximum(elapsed, 1e-9)) - mu[:, k]) / sigma[:, k] / math.sqrt(2))
+                    z = (np.log(np.maximum(elapsed, 1e-9)) - mu[:, k]) / sigma[:, k]
+                    low = 0.5 * special.erfc(-z / math.sqrt(2))
                 u = low + (1 - low) * rng.random((m, n))
                 rest = np.exp(mu[:, k] + sigma[:, k] * math.sqrt(2) * special.erfinv(2 * u - 1)) - elapsed
                 duration = np.where(current, rest, duration)

@@ -10,8 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipecast.forecast import poisson_binomial
-
 RATES = """phase,p_success,median_months,p90_months
 preclinical,0.69,12,24
 phase1,0.52,24,48
@@ -69,7 +67,7 @@ def test_json_pmf_is_the_poisson_binomial_of_the_candidates(files: tuple[Path, P
     import pipecast
 
     result = pipecast.forecast(assets=assets, rates=rates, as_of="2025-11-01", years="2026-2028")
-    for j, year in enumerate(data["years"]):
+    for year in data["years"]:
         independent = np.array([1.0])
         for i, row in enumerate(result.candidate_rows()):
             p = row["by_year"][str(year["year"])]

@@ -117,7 +117,8 @@ def forecast(
         from pipecast.forecast.montecarlo import Correlation, parse_group_rho, simulate
 
         when = resolve_as_of(as_of)
-        portfolio = Portfolio.of(load_portfolio_assets(str(assets) if assets else None, ctx.obj.db or None, when), when)
+        chosen = load_portfolio_assets(str(assets) if assets else None, ctx.obj.db or None, when)
+        portfolio = Portfolio.of(chosen, when)
         correlation = Correlation(rho=parse_group_rho(rho), review_sigma=review_sigma, sponsor_stop=sponsor_stop)
         result = simulate(
             portfolio, resolve_rates(rates), resolve_years(years, when), paths=paths, seed=seed,

@@ -61,7 +61,8 @@ def load_portfolio_assets(assets: str | Path | Sequence[Asset] | None, db: str |
     if assets is None:
         from pipecast.store import Store
 
-        return Store.open(db).assets(as_of)
+        with Store.open(db) as store:
+            return store.assets(as_of)
     if isinstance(assets, str | Path):
         path = Path(assets)
         from pipecast.ingest.assets_file import load_assets, load_dataset

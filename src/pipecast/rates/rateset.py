@@ -137,7 +137,7 @@ class RateSet:
             RateRow(
                 row.phase,
                 row.p_success,
-                row.duration.scaled(duration_multiplier[row.phase]) if row.phase in duration_multiplier else row.duration,
+                row.duration.scaled(duration_multiplier.get(row.phase, 1.0)),
                 row.therapeutic_area,
                 row.modality,
                 row.source,

@@ -187,7 +187,9 @@ def show_forecast(result: Any, goal: Any) -> None:
         if check.missing_years:
             console.print(f"[yellow]Years outside the forecast range: {check.missing_years}[/yellow]")
         top = Table(title="Candidates that carry the target (leave-one-out)")
-        for column in ("candidate", "phase", f"P(approved {goal.first_year}-{goal.last_year})", f"adds to P(>={goal.low} every year)"):
+        columns = ("candidate", "phase", f"P(approved {goal.first_year}-{goal.last_year})",
+                   f"adds to P(>={goal.low} every year)")
+        for column in columns:
             top.add_column(column)
         for c in check.contributors[:10]:
             top.add_row(

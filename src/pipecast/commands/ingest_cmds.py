@@ -1,0 +1,142 @@
+"""Registry-import and data-quality commands: `ingest ctgov|ctr|nmpa PATH` and `check`.
+
+Errors are PipecastError subclasses; the main CLI prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipecast.errors import InputError
+from pipecast.ingest.quality import DEFAULT_STALE_YEARS, check_all, published_clinical_count
+from pipecast.ingest.registry_import import Kind, import_registry
+from pipecast.settings import AppContext
+from pipecast.store import Store, resolve_url
+from pipecast.tabular import parse_date
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+RegionOption = Annotated[
+    str | None,
+    typer.Option("--region", help="Keep only records of this region (重庆 or Chongqing, or a pattern): "
+                                  "sponsor name or a trial site there."),
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
+PathArgument = Annotated[Path, typer.Argument(help="The registry export (CSV, XLSX, JSON or zip).")]
+SitesOption = Annotated[
+    Path | None, typer.Option("--sites", help="China registry only: a separate site file joined on 登记号."),
+]
+
+
+def _context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_object(AppContext)
+    return obj if obj is not None else AppContext()
+
+
+def _echo_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@contextlib.contextmanager
+def _store(ctx: typer.Context, *, preview: bool = False) -> Iterator[Store]:
+    """The context's store; a dry run against a SQLite file that does not exist yet uses an empty
+    in-memory store, so that a preview never creates the file."""
+    app_ctx = _context(ctx)
+    url = resolve_url(app_ctx.db or None)
+    if preview and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        store = Store.open("sqlite://")
+    else:
+        store = app_ctx.store()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _date_option(text: str | None, option: str) -> dt.date | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return parse_date(text)
+    except ValueError:
+        raise InputError(f"{text!r} is not a date", field=option, expected="an ISO date such as 2024-08-20") from None
+
+
+def _ingest(ctx: typer.Context, kind: Kind, path: Path, region: str | None, dry_run: bool, as_json: bool,
+            sites: Path | None = None) -> None:
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    with _store(ctx, preview=dry_run) as store:
+        summary = import_registry(store, kind, path, region=region, dry_run=dry_run, sites=sites)
+    if as_json or _context(ctx).json_output:
+        _echo_json(summary.as_dict())
+        return
+    typer.echo(summary.describe())
+    for line in summary.changes:
+        typer.echo(f"  {line}")
+    for warning in summary.warnings:
+        typer.echo(f"  warning: {warning}")
+
+
+def ingest_ctgov(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
+                 dry_run: DryRunOption = False, as_json: JsonOption = False) -> None:
+    """Import ClinicalTrials.gov API v2 JSON (a study, a page, or a bulk zip)."""
+    _ingest(ctx, "ctgov", path, region, dry_run, as_json)
+
+
+def ingest_ctr(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
+               dry_run: DryRunOption = False, as_json: JsonOption = False, sites: SitesOption = None) -> None:
+    """Import a China drug-trial registry export (chinadrugtrials.org.cn; CSV in UTF-8 or GBK, or XLSX)."""
+    _ingest(ctx, "ctr", path, region, dry_run, as_json, sites)
+
+
+def ingest_nmpa(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
+                dry_run: DryRunOption = False, as_json: JsonOption = False) -> None:
+    """Import an NMPA approval list (国药准字 numbers with 批准日期): one approved event per row."""
+    _ingest(ctx, "nmpa", path, region, dry_run, as_json)
+
+
+def check_command(
+    ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Check as of DATE (default today).")]
+    = None,
+    stale_years: Annotated[int, typer.Option("--stale-years", min=1, help="Years without an event that make a "
+                                             "candidate stale.")] = DEFAULT_STALE_YEARS,
+    published: Annotated[int | None, typer.Option("--published-clinical", min=0, help="Published count of "
+                         "candidates in clinical trials (default: the latest such fact in the store).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Data-quality findings: conflicts, impossible sequences, stale and unresolved candidates, counts."""
+    when = _date_option(as_of, "--as-of") or dt.date.today()
+    with _store(ctx) as store:
+        assets = store.assets()
+        label = "--published-clinical"
+        if published is None:
+            found = published_clinical_count(store.facts(), when)
+            if found is not None:
+                published, label = found
+    findings = check_all(assets, as_of=when, stale_years=stale_years, published_clinical=published,
+                         published_label=label)
+    if as_json or _context(ctx).json_output:
+        _echo_json({"as_of": when.isoformat(), "candidates": len(assets),
+                    "findings": [f.as_dict() for f in findings]})
+        return
+    typer.echo(f"{len(findings)} finding(s) over {len(assets)} candidate(s) as of {when}")
+    for finding in findings:
+        typer.echo(f"  {finding}")
+
+
+def register(app: typer.Typer) -> None:
+    """Mount `ingest ctgov|ctr|nmpa` and `check` on the main app."""
+    ingest_app = typer.Typer(help="Import registry exports into the registry.", no_args_is_help=True)
+    ingest_app.command("ctgov")(ingest_ctgov)
+    ingest_app.command("ctr")(ingest_ctr)
+    ingest_app.command("nmpa")(ingest_nmpa)
+    app.add_typer(ingest_app, name="ingest")
+    app.command("check")(check_command)

@@ -138,22 +138,4 @@ def load_dataset(folder: str | Path, *, today: dt.date | None = None) -> list[As
     return assets
 
 
-def write_assets(path: str | Path, assets: list[Asset], as_of: dt.date | None = None) -> None:
-    """Write the ASSETS.csv contract (current phase per candidate), readable by `load_assets`."""
-    import csv
-
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*ASSET_COLUMNS, "count", "indication", "target", "nmpa_class", "aliases"])
-        for asset in assets:
-            view = asset.as_of(as_of) if as_of else asset
-            if view is None:
-                continue
-            writer.writerow([
-                view.id, view.name, view.sponsor, view.modality, view.therapeutic_area,
-                view.phase.value, view.phase_start.isoformat(), view.count, view.indication,
-                view.target, view.nmpa_class, "|".join(view.aliases),
-            ])
-
-
-__all__ = ["load_assets", "load_dataset", "parse_date", "write_assets"]
+__all__ = ["load_assets", "load_dataset", "parse_date"]

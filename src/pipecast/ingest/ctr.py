@@ -15,13 +15,15 @@ columns, raises InputError.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 from pipecast.domain import Phase, Source, UnknownPhaseError, parse_phase
 from pipecast.errors import InputError
@@ -55,6 +57,10 @@ _NO_PHASE = re.compile(r"^BE|生物等效|生物利用度|bioequivalence|^$", re
 _EMBEDDED_DATE = re.compile(r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?")
 
 
+#: How much of a CSV is read to detect its encoding; the rest is decoded as it streams.
+SNIFF_BYTES = 64 * 1024
+
+
 def decode(raw: bytes, file: str, encoding: str | None = None) -> str:
     """Text of a CSV saved as UTF-8 (with or without BOM), UTF-16 (BOM) or GBK/GB18030.
 
@@ -67,20 +73,30 @@ def decode(raw: bytes, file: str, encoding: str | None = None) -> str:
             return raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputError(f"cannot decode as {encoding}: {exc}", file=file) from None
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+    codec, _ = detect_encoding(raw, file, complete=True)
+    return raw.decode(codec)
+
+
+def detect_encoding(head: bytes, file: str, *, complete: bool) -> tuple[str, str]:
+    """(codec, decoded text) for the start of a CSV, by the rules of `decode`.
+
+    `complete` says whether `head` is the whole file; if not, a multi-byte character cut at the end of
+    `head` is not an error (the incremental decoders keep it pending).
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", codecs.getincrementaldecoder("utf-16")().decode(head, final=complete)
     try:
-        return raw.decode("utf-8-sig")
+        return "utf-8-sig", codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=complete)
     except UnicodeDecodeError as exc:
         utf8_error = exc.start
     try:
-        text = raw.decode("gb18030")
+        text = codecs.getincrementaldecoder("gb18030")().decode(head, final=complete)
     except UnicodeDecodeError:
         text = ""
     wide = [c for c in text if ord(c) > 0x7F]
     common = sum(1 for c in wide if _in_gb2312(c))
     if wide and common >= 0.9 * len(wide):
-        return text
+        return "gb18030", text
     raise InputError(
         f"cannot tell the text encoding: not UTF-8 (bad byte at {utf8_error}) "
         "and not GBK/GB18030 Chinese text",
@@ -99,30 +115,85 @@ def _in_gb2312(char: str) -> bool:
 
 def read_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[str], list[Row]]:
     """Header and non-blank rows of a CSV/TSV (any supported encoding) or XLSX, numbered as users count."""
+    header, rows = open_rows(path, encoding=encoding)
+    return header, list(rows)
+
+
+def open_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[str], Iterator[Row]]:
+    """Header and a stream of the non-blank rows, like `read_rows` but reading a CSV as it goes.
+
+    The encoding is detected from the first `SNIFF_BYTES`; a byte sequence later in the file that does not
+    decode raises InputError naming the file and row when the stream reaches it. XLSX is read whole.
+    """
     path = Path(path)
     name = str(path)
     if not path.exists():
         raise InputError("file not found", file=name)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        rows = read_table(path, ())
-        header = list(rows[0].values) if rows else _xlsx_header(path)
-        return header, rows
-    text = decode(path.read_bytes(), name, encoding)
-    if not text.strip():
+        table = read_table(path, ())
+        header = list(table[0].values) if table else _xlsx_header(path)
+        return header, iter(table)
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+        complete = not handle.read(1)
+    if encoding:
+        try:
+            codec = codecs.lookup(encoding).name
+            text = codecs.getincrementaldecoder(codec)().decode(head, final=complete)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"cannot decode as {encoding}: {exc}", file=name) from None
+    else:
+        codec, text = detect_encoding(head, name, complete=complete)
+    if complete and not text.strip():
         raise InputError("file is empty", file=name, expected="a header row and data rows")
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    stream = _csv_rows(path, codec, delimiter, explicit=bool(encoding))
+    header = cast(list[str], next(stream))
+    return header, cast(Iterator[Row], stream)
+
+
+def _csv_rows(path: Path, codec: str, delimiter: str, *, explicit: bool) -> Iterator[list[str] | Row]:
+    """The normalised header (first), then each non-blank row, decoded incrementally."""
+    name = str(path)
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=codec, newline="") as text:
+        reader = csv.reader(text, delimiter=delimiter)
+        try:
+            header = [unicodedata.normalize("NFKC", h).strip() for h in next(reader, [])]
+            yield header
+            for record in reader:
+                if any(v.strip() for v in record):
+                    values = {h: (record[i] if i < len(record) else "") for i, h in enumerate(header)}
+                    yield Row(name, reader.line_num, values)
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV: {exc}", file=name, row=reader.line_num) from None
+        except UnicodeDecodeError as exc:
+            how = "" if explicit else f" (the first {SNIFF_BYTES // 1024} KB looked like {codec})"
+            raise InputError(
+                f"cannot decode as {codec}{how}: {exc.reason}",
+                file=name,
+                row=_bad_line(path, codec),
+                expected="a file saved in one encoding throughout (or pass encoding=...)",
+            ) from None
+
+
+def _bad_line(path: Path, codec: str) -> int | None:
+    """Number of the first line that does not decode (None for UTF-16, whose lines we cannot split)."""
+    if codec.startswith("utf-16") or codec.startswith("utf_16"):
+        return None
+    decoder = codecs.getincrementaldecoder(codec)()
+    number = 0
+    with path.open("rb") as raw:
+        for number, line in enumerate(raw, 1):
+            try:
+                decoder.decode(line)
+            except UnicodeDecodeError:
+                return number
     try:
-        header = [unicodedata.normalize("NFKC", h).strip() for h in next(reader)]
-        rows = []
-        for record in reader:
-            if any(v.strip() for v in record):
-                values = {h: (record[i] if i < len(record) else "") for i, h in enumerate(header)}
-                rows.append(Row(name, reader.line_num, values))
-    except csv.Error as exc:
-        raise InputError(f"malformed CSV: {exc}", file=name, row=reader.line_num) from None
-    return header, rows
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return number
+    return None
 
 
 def _xlsx_header(path: Path) -> list[str]:
@@ -220,7 +291,7 @@ def _try_date(text: str, fmt: str | None = None) -> dt.date | None:
 
 def read_ctr_sites(path: str | Path, *, encoding: str | None = None) -> dict[str, list[tuple[str, str, str]]]:
     """A site file (ctr_no, site_name, country, province_state, city) as {登记号: [(country, prov, city)]}."""
-    header, rows = read_rows(path, encoding=encoding)
+    header, rows = open_rows(path, encoding=encoding)
     columns = pick_columns(header, COLUMNS, SITE_REQUIRED, str(path))
     sites: dict[str, list[tuple[str, str, str]]] = {}
     for row in rows:
@@ -244,83 +315,116 @@ def read_ctr(
     date_format: str | None = None,
 ) -> ImportResult[TrialRecord]:
     """Trials from a registry export; `sites` optionally names a separate site file to join on 登记号."""
+    result: ImportResult[TrialRecord] = ImportResult()
+    for item in iter_ctr(
+        path, sites=sites, today=today, retrieved=retrieved, encoding=encoding, date_format=date_format
+    ):
+        if isinstance(item, RowWarning):
+            result.warnings.append(item)
+        else:
+            result.records.append(item)
+    return result
+
+
+def iter_ctr(
+    path: str | Path,
+    *,
+    sites: str | Path | None = None,
+    today: dt.date | None = None,
+    retrieved: dt.date | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+) -> Iterator[TrialRecord | RowWarning]:
+    """`read_ctr` as a stream: each record, and each warning, in file order, reading the CSV as it goes.
+
+    Memory stays flat in the file's size except for the duplicate check, which keeps per 登记号 only the
+    first row's number and a hash of its cells, and for the optional site file, which is read whole.
+    Errors that stop the import (no such file, missing columns) raise on the first `next`.
+    """
     path = Path(path)
     today = today or dt.date.today()
-    header, rows = read_rows(path, encoding=encoding)
+    header, rows = open_rows(path, encoding=encoding)
     if not header or not any(header):
         raise InputError("file is empty", file=str(path), expected="a header row with 登记号 and 药物名称")
     columns = pick_columns(header, COLUMNS, REQUIRED, str(path))
     site_map = read_ctr_sites(sites, encoding=encoding) if sites else {}
     when = retrieved or dt.date.fromtimestamp(path.stat().st_mtime)
-    result: ImportResult[TrialRecord] = ImportResult()
-    warnings = result.warnings
-    seen: dict[str, Row] = {}
+    # 登记号 -> (first row number, hash of that row's cells): enough to tell exact from conflicting duplicates.
+    seen: dict[str, tuple[int, int]] = {}
     for row in rows:
-        trial_id, id_column = cell(row, columns, "trial_id")
-        if not trial_id:
-            warnings.append(RowWarning(row.file, row.number, id_column, "no 登记号; row skipped"))
-            continue
-        key = trial_id.upper()
-        if key in seen:
-            first = seen[key]
-            same = "exact duplicate" if first.values == row.values else "conflicting duplicate"
-            warnings.append(
-                RowWarning(
-                    row.file,
-                    row.number,
-                    id_column,
-                    f"{same} of {trial_id} (first on row {first.number}); row skipped",
-                )
-            )
-            continue
-        seen[key] = row
-        phase_text, phase_column = cell(row, columns, "phase")
-        phase, understood = ctr_phase(phase_text)
-        if not understood:
-            warnings.append(
-                RowWarning(
-                    row.file,
-                    row.number,
-                    phase_column,
-                    f"unknown phase {phase_text!r}; left empty (expected e.g. I期, II期, "
-                    "III期, IV期, I/II期, BE试验)",
-                )
-            )
-        dates = {
-            k: read_date(row, c, v, warnings, today=today, fmt=date_format)
-            for k in ("first_posted", "start")
-            for v, c in [cell(row, columns, k)]
-        }
-        site_rows = site_map.get(key, [])
-        result.records.append(
-            TrialRecord(
-                registry="chinadrugtrials",
-                trial_id=trial_id,
-                title=cell(row, columns, "title")[0],
-                drug_names=_drugs(cell(row, columns, "drug")[0]),
-                sponsor=cell(row, columns, "sponsor")[0],
-                phase=phase,
-                start_date=dates["start"],
-                first_posted=dates["first_posted"],
-                status=cell(row, columns, "status")[0],
-                conditions=(cell(row, columns, "indication")[0],)
-                if cell(row, columns, "indication")[0]
-                else (),
-                countries=_merge(cell(row, columns, "country")[0], (s[0] for s in site_rows)),
-                cities=_merge(cell(row, columns, "city")[0], (s[2] for s in site_rows)),
-                source=Source(
-                    f"ChinaDrugTrials {trial_id} ({path.name} row {row.number})", REGISTRY_URL, when
-                ),
-                phase_text=phase_text,
-                states=_merge(cell(row, columns, "province")[0], (s[1] for s in site_rows)),
-            )
-        )
+        yield from _ctr_record(row, columns, seen, site_map, today=today, when=when, fmt=date_format, file=path.name)
     if site_map:
         for orphan in sorted(set(site_map) - set(seen)):
-            warnings.append(
-                RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}")
+            yield RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}")
+
+
+def _ctr_record(
+    row: Row,
+    columns: Mapping[str, list[str]],
+    seen: dict[str, tuple[int, int]],
+    site_map: Mapping[str, list[tuple[str, str, str]]],
+    *,
+    today: dt.date,
+    when: dt.date,
+    fmt: str | None,
+    file: str,
+) -> Iterator[TrialRecord | RowWarning]:
+    """The warnings and (unless skipped) the record for one row; `seen` is updated."""
+    trial_id, id_column = cell(row, columns, "trial_id")
+    if not trial_id:
+        yield RowWarning(row.file, row.number, id_column, "no 登记号; row skipped")
+        return
+    key = trial_id.upper()
+    fingerprint = hash(tuple(row.values.values()))
+    if key in seen:
+        first_number, first_fingerprint = seen[key]
+        same = "exact duplicate" if first_fingerprint == fingerprint else "conflicting duplicate"
+        yield RowWarning(
+            row.file,
+            row.number,
+            id_column,
+            f"{same} of {trial_id} (first on row {first_number}); row skipped",
+        )
+        return
+    seen[key] = (row.number, fingerprint)
+    warnings: list[RowWarning] = []
+    phase_text, phase_column = cell(row, columns, "phase")
+    phase, understood = ctr_phase(phase_text)
+    if not understood:
+        warnings.append(
+            RowWarning(
+                row.file,
+                row.number,
+                phase_column,
+                f"unknown phase {phase_text!r}; left empty (expected e.g. I期, II期, "
+                "III期, IV期, I/II期, BE试验)",
             )
-    return result
+        )
+    dates = {
+        k: read_date(row, c, v, warnings, today=today, fmt=fmt)
+        for k in ("first_posted", "start")
+        for v, c in [cell(row, columns, k)]
+    }
+    yield from warnings
+    site_rows = site_map.get(key, [])
+    indication = cell(row, columns, "indication")[0]
+    yield TrialRecord(
+        registry="chinadrugtrials",
+        trial_id=trial_id,
+        title=cell(row, columns, "title")[0],
+        drug_names=_drugs(cell(row, columns, "drug")[0]),
+        sponsor=cell(row, columns, "sponsor")[0],
+        phase=phase,
+        start_date=dates["start"],
+        first_posted=dates["first_posted"],
+        status=cell(row, columns, "status")[0],
+        conditions=(indication,) if indication else (),
+        countries=_merge(cell(row, columns, "country")[0], (s[0] for s in site_rows)),
+        cities=_merge(cell(row, columns, "city")[0], (s[2] for s in site_rows)),
+        source=Source(f"ChinaDrugTrials {trial_id} ({file} row {row.number})", REGISTRY_URL, when),
+        phase_text=phase_text,
+        states=_merge(cell(row, columns, "province")[0], (s[1] for s in site_rows)),
+    )
 
 
 def _drugs(text: str) -> tuple[str, ...]:

@@ -16,8 +16,16 @@ from pipecast.ingest.trials import RowWarning, TrialRecord
 
 TODAY = dt.date(2025, 6, 30)
 # The columns of tests/data/registry/ctr/ctr_2013_2018_sample.csv.
-COLUMNS = ("ctr_id", "registration_year", "status", "drug_name", "indication", "public_title",
-           "phase_parsed_from_title", "platform_record_id")
+COLUMNS = (
+    "ctr_id",
+    "registration_year",
+    "status",
+    "drug_name",
+    "indication",
+    "public_title",
+    "phase_parsed_from_title",
+    "platform_record_id",
+)
 STATUSES = ("已完成", "进行中 招募中", "进行中 尚未招募", "主动暂停")
 PHASES = ("I", "II", "III", "IV", "I/II", "BE", "")
 INDICATIONS = ("非小细胞肺癌", "2型糖尿病", "高血压", "类风湿关节炎", "晚期实体瘤")
@@ -32,8 +40,18 @@ def export_text(n: int) -> str:
         phase = PHASES[i % len(PHASES)]
         indication = INDICATIONS[i % len(INDICATIONS)]
         drug = f"盐酸药{i % 97}片"
-        writer.writerow((f"CTR{year}{i:06d}", year, STATUSES[i % len(STATUSES)], drug, indication,
-                         f"{drug}在{indication}患者中的{phase or '其它'}期临床研究", phase, f"{i:032x}"))
+        writer.writerow(
+            (
+                f"CTR{year}{i:06d}",
+                year,
+                STATUSES[i % len(STATUSES)],
+                drug,
+                indication,
+                f"{drug}在{indication}患者中的{phase or '其它'}期临床研究",
+                phase,
+                f"{i:032x}",
+            )
+        )
     return out.getvalue()
 
 
@@ -54,7 +72,7 @@ def stream_peak(path: Path) -> tuple[int, int]:
         tracemalloc.stop()
 
 
-def test_memory_stays_flat_on_a_ten_times_bigger_file(tmp_path: Path) -> None:
+def test_memory_grows_only_by_the_duplicate_index(tmp_path: Path) -> None:
     small = write_export(tmp_path / "small.csv", 5_000)
     big = write_export(tmp_path / "big.csv", 50_000)
     stream_peak(small)  # warm-up: imports, regex and codec caches
@@ -62,7 +80,11 @@ def test_memory_stays_flat_on_a_ten_times_bigger_file(tmp_path: Path) -> None:
     big_peak, big_count = stream_peak(big)
     assert (small_count, big_count) == (5_000, 50_000)
     print(f"tracemalloc peak: 5,000 rows {small_peak / 2**20:.2f} MiB, 50,000 rows {big_peak / 2**20:.2f} MiB")
-    assert big_peak < 2 * small_peak, (small_peak, big_peak)
+    # Duplicate detection needs every 登记号 seen so far (~140 bytes each, see iter_ctr), so the peak cannot
+    # stay under 2x the small file's; everything else is flat. Reading the whole file, as before, cost
+    # ~1.5 KB per row (75 MiB for these 50,000 rows).
+    per_extra_row = (big_peak - small_peak) / 45_000
+    assert per_extra_row < 200, (small_peak, big_peak)
 
 
 def test_gbk_file_streams_the_same_records(tmp_path: Path) -> None:
@@ -81,7 +103,12 @@ def test_gbk_file_streams_the_same_records(tmp_path: Path) -> None:
             assert mine.source is not None and theirs.source is not None
             assert mine.source.title.replace("gbk.csv", "utf8.csv") == theirs.source.title
             assert (mine.trial_id, mine.drug_names, mine.phase, mine.conditions, mine.title, mine.status) == (
-                theirs.trial_id, theirs.drug_names, theirs.phase, theirs.conditions, theirs.title, theirs.status
+                theirs.trial_id,
+                theirs.drug_names,
+                theirs.phase,
+                theirs.conditions,
+                theirs.title,
+                theirs.status,
             )
         else:
             assert isinstance(mine, RowWarning) and isinstance(theirs, RowWarning)
@@ -102,8 +129,7 @@ def test_late_decoding_error_names_file_and_row(tmp_path: Path) -> None:
     bad_line = 1_500  # 1-based line number, far past the sniffed head
     assert len("".join(lines[: bad_line - 1]).encode("utf-8")) > SNIFF_BYTES
     data = b"".join(
-        line.encode("gbk") if number == bad_line else line.encode("utf-8")
-        for number, line in enumerate(lines, 1)
+        line.encode("gbk") if number == bad_line else line.encode("utf-8") for number, line in enumerate(lines, 1)
     )
     path = tmp_path / "mixed.csv"
     path.write_bytes(data)

@@ -349,8 +349,9 @@ def iter_ctr(
     columns = pick_columns(header, COLUMNS, REQUIRED, str(path))
     site_map = read_ctr_sites(sites, encoding=encoding) if sites else {}
     when = retrieved or dt.date.fromtimestamp(path.stat().st_mtime)
-    # 登记号 -> (first row number, hash of that row's cells): enough to tell exact from conflicting duplicates.
-    seen: dict[str, tuple[int, int]] = {}
+    # 登记号 -> first row's number and a 64-bit hash of its cells, packed into one int (see `_ctr_record`):
+    # enough to tell exact from conflicting duplicates in ~140 bytes per trial instead of keeping the row.
+    seen: dict[str, int] = {}
     for row in rows:
         yield from _ctr_record(row, columns, seen, site_map, today=today, when=when, fmt=date_format, file=path.name)
     if site_map:
@@ -358,10 +359,15 @@ def iter_ctr(
             yield RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}")
 
 
+_NUMBER_BITS = 40  # row numbers up to ~10^12
+_NUMBER_MASK = (1 << _NUMBER_BITS) - 1
+_FINGERPRINT_MASK = (1 << 64) - 1
+
+
 def _ctr_record(
     row: Row,
     columns: Mapping[str, list[str]],
-    seen: dict[str, tuple[int, int]],
+    seen: dict[str, int],
     site_map: Mapping[str, list[tuple[str, str, str]]],
     *,
     today: dt.date,
@@ -375,9 +381,9 @@ def _ctr_record(
         yield RowWarning(row.file, row.number, id_column, "no 登记号; row skipped")
         return
     key = trial_id.upper()
-    fingerprint = hash(tuple(row.values.values()))
+    fingerprint = hash(tuple(row.values.values())) & _FINGERPRINT_MASK
     if key in seen:
-        first_number, first_fingerprint = seen[key]
+        first_number, first_fingerprint = seen[key] & _NUMBER_MASK, seen[key] >> _NUMBER_BITS
         same = "exact duplicate" if first_fingerprint == fingerprint else "conflicting duplicate"
         yield RowWarning(
             row.file,
@@ -386,7 +392,7 @@ def _ctr_record(
             f"{same} of {trial_id} (first on row {first_number}); row skipped",
         )
         return
-    seen[key] = (row.number, fingerprint)
+    seen[key] = fingerprint << _NUMBER_BITS | row.number
     warnings: list[RowWarning] = []
     phase_text, phase_column = cell(row, columns, "phase")
     phase, understood = ctr_phase(phase_text)

@@ -26,7 +26,7 @@ run: $(STAMP)
 	@echo "Report written to build/report.html"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/mypy
 
 test: $(STAMP) lint

@@ -56,8 +56,10 @@ AssetsOpt = Annotated[
 RatesOpt = Annotated[
     str,
     typer.Option(
-        "--rates", help="Rate set: bundled 'global' or 'china', or RATES.csv "
-        "(phase,p_success,median_months,p90_months[,therapeutic_area,modality])."
+        "--rates",
+        help=setting("rates").help + " RATES.csv columns: phase,p_success,median_months,p90_months"
+        "[,therapeutic_area,modality].",
+        envvar=setting("rates").env,
     ),
 ]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the pipeline is seen from (default today).")]
@@ -75,7 +77,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines i
 def forecast(
     ctx: typer.Context,
     assets: AssetsOpt = None,
-    rates: RatesOpt = "china",
+    rates: RatesOpt = setting("rates").default,
     as_of: AsOfOpt = None,
     years: YearsOpt = None,
     target: TargetOpt = None,

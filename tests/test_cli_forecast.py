@@ -192,3 +192,9 @@ def test_montecarlo_method_keeps_the_json_shape_and_agrees_with_exact(files: tup
         assert abs(e["expected"] - m["expected"]) < 5 * se + 1e-9
     out = run(*common, "--method", "guess")
     assert out.returncode == 2 and "exact or montecarlo" in out.stderr
+
+
+def test_an_empty_store_is_an_error_not_a_zero_forecast(tmp_path: Path) -> None:
+    out = run("--db", str(tmp_path / "empty.sqlite"), "forecast", "--years", "2026-2028")
+    assert out.returncode == 2
+    assert "no candidates known" in out.stderr and "load-bundled" in out.stderr

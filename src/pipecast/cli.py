@@ -109,7 +109,13 @@ def forecast(
     from pipecast.domain import Portfolio
     from pipecast.errors import InputError
     from pipecast.facade import forecast as run_forecast
-    from pipecast.facade import load_portfolio_assets, resolve_as_of, resolve_rates, resolve_years
+    from pipecast.facade import (
+        load_portfolio_assets,
+        require_candidates,
+        resolve_as_of,
+        resolve_rates,
+        resolve_years,
+    )
     from pipecast.targets import load_target
 
     goal = load_target(target) if target else None
@@ -121,6 +127,7 @@ def forecast(
         when = resolve_as_of(as_of)
         chosen = load_portfolio_assets(str(assets) if assets else None, ctx.obj.db or None, when)
         portfolio = Portfolio.of(chosen, when)
+        require_candidates(portfolio, assets)
         correlation = Correlation(rho=parse_group_rho(rho), review_sigma=review_sigma, sponsor_stop=sponsor_stop)
         result = simulate(
             portfolio, resolve_rates(rates), resolve_years(years, when), paths=paths, seed=seed,
@@ -202,9 +209,17 @@ def show_forecast(result: Any, goal: Any) -> None:
     console.print(
         "Pipeline: " + ", ".join(f"{k} {v}" for k, v in funnel.items() if v) + f" ({len(result.assets)} rows)"
     )
-    console.print(f"Rate set: {result.rate_set.name} ({result.rate_set.origin or 'bundled'})")
-    for source in result.rate_set.sources()[:8]:
-        console.print(f"  source: {source}")
+    rate_set = result.rate_set
+    rates = Table(title=f"Rate set {rate_set.name}: general rows ({len(rate_set.rows)} rows in all)")
+    for column in ("phase", "P(success)", "median months", "p90 months"):
+        rates.add_column(column)
+    rates.add_column("source", no_wrap=True, overflow="ellipsis", max_width=30)
+    for row in rate_set.rows:
+        if not (row.therapeutic_area or row.modality):
+            rates.add_row(row.phase.value, f"{row.p_success:.3f}", f"{row.duration.median_months:.1f}",
+                          f"{row.duration.p90_months:.1f}", row.source)
+    console.print(rates)
+    console.print(f"Every rate row and its full source: {rate_set.origin or rate_set.name}, the report, or --json.")
 
 
 def _mount_command_modules() -> None:

@@ -87,4 +87,17 @@ def forecast(
     rate_set = resolve_rates(rates)
     year_list = resolve_years(years, when)
     portfolio = Portfolio.of(load_portfolio_assets(assets, db, when), when)
+    require_candidates(portfolio, assets)
     return forecast_portfolio(portfolio, rate_set, year_list, progress)
+
+
+def require_candidates(portfolio: Portfolio, assets: object) -> None:
+    """An empty portfolio is a user's mistake (an empty store, an as-of date before any event), not a 0."""
+    if len(portfolio):
+        return
+    where = "the store" if assets is None else str(assets)
+    raise InputError(
+        f"no candidates known on {portfolio.as_of} in {where}",
+        expected="a store loaded with `pipecast load-bundled chongqing` or `pipecast import FILE`, "
+        "or a later --as-of date",
+    )

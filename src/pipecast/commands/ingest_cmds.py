@@ -1,4 +1,4 @@
-"""Registry-import and data-quality commands: `ingest ctgov|ctr|nmpa PATH` and `check`.
+"""Import and data-quality commands: `ingest ctgov|ctr|nmpa|template|announcements PATH` and `check`.
 
 Errors are PipecastError subclasses; the main CLI prints one line and exits 2.
 """
@@ -17,6 +17,7 @@ import typer
 from pipecast.errors import InputError
 from pipecast.ingest.quality import DEFAULT_STALE_YEARS, check_all, published_clinical_count
 from pipecast.ingest.registry_import import Kind, import_registry
+from pipecast.ingest.template import FileImportSummary
 from pipecast.settings import AppContext
 from pipecast.store import Store, resolve_url
 from pipecast.tabular import parse_date
@@ -102,6 +103,57 @@ def ingest_nmpa(ctx: typer.Context, path: PathArgument, region: RegionOption = N
     _ingest(ctx, "nmpa", path, region, dry_run, as_json)
 
 
+def _report_file(ctx: typer.Context, summary: FileImportSummary, as_json: bool) -> None:
+    if as_json or _context(ctx).json_output:
+        _echo_json(summary.as_dict())
+        return
+    typer.echo(summary.describe())
+    for line in summary.changes:
+        typer.echo(f"  {line}")
+    for asset_id in summary.unresolved:
+        typer.echo(f"  unresolved: {asset_id} (new candidate; confirm or merge)")
+
+
+def ingest_template(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Any spreadsheet (CSV or XLSX), one candidate per row.")],
+    mapping: Annotated[str, typer.Option("--map", metavar="COL=field,...|FILE.yaml",
+                                         help="Which column holds which field, e.g. 名称=name,阶段=phase,"
+                                              "起始日期=phase_start; or a YAML mapping file.")],
+    date_format: Annotated[str, typer.Option("--date-format", metavar="FORMAT",
+                                             help="strptime format of the date columns, e.g. %d/%m/%Y "
+                                                  "for day-first dates (default: ISO or year-first).")] = "",
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import an arbitrary spreadsheet through a column mapping (needs name or id, phase and phase_start)."""
+    from pipecast.ingest.template import import_template, mapping_option
+
+    columns = mapping_option(mapping, date_format=date_format)
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    with _store(ctx, preview=dry_run) as store:
+        summary = import_template(store, path, columns, dry_run=dry_run)
+    _report_file(ctx, summary, as_json)
+
+
+def ingest_announcements(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Announcements (CSV or XLSX): drug,event,date,source_url,"
+                                              "source_title[,indication,sponsor,note].")],
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Import company announcements as dated, sourced phase events (source URL and date required)."""
+    from pipecast.ingest.announcements import import_announcements
+
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    with _store(ctx, preview=dry_run) as store:
+        summary = import_announcements(store, path, dry_run=dry_run)
+    _report_file(ctx, summary, as_json)
+
+
 def check_command(
     ctx: typer.Context,
     as_of: Annotated[str | None, typer.Option("--as-of", metavar="DATE", help="Check as of DATE (default today).")]
@@ -133,10 +185,13 @@ def check_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Mount `ingest ctgov|ctr|nmpa` and `check` on the main app."""
-    ingest_app = typer.Typer(help="Import registry exports into the registry.", no_args_is_help=True)
+    """Mount `ingest ctgov|ctr|nmpa|template|announcements` and `check` on the main app."""
+    ingest_app = typer.Typer(help="Import registry exports, spreadsheets and announcements into the registry.",
+                             no_args_is_help=True)
     ingest_app.command("ctgov")(ingest_ctgov)
     ingest_app.command("ctr")(ingest_ctr)
     ingest_app.command("nmpa")(ingest_nmpa)
+    ingest_app.command("template")(ingest_template)
+    ingest_app.command("announcements")(ingest_announcements)
     app.add_typer(ingest_app, name="ingest")
     app.command("check")(check_command)

@@ -1,4 +1,5 @@
-"""Registry commands: import, export, assets list|show, load-bundled, pipeline.
+"""Registry commands: import, export, assets list|show, load-bundled, pipeline; and entity resolution:
+review (scored merge suggestions, never applied), merge, split, undo, actions (the audit log).
 
 Every command gets the chosen database from `ctx.obj` (a `pipecast.settings.AppContext`) and reports
 bad input by raising a `PipecastError`, which the main CLI turns into one line on stderr and exit 2.
@@ -21,6 +22,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipecast.domain import Asset, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase
@@ -28,6 +30,7 @@ from pipecast.errors import InputError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset
 from pipecast.settings import AppContext
 from pipecast.store import Fact, ImportSummary, Store, load_facts, resolve_url
+from pipecast.store.store import ActionRecord
 from pipecast.tabular import parse_date
 
 #: The ASSETS.csv contract as `export` writes it: the required columns, then every optional one.
@@ -367,7 +370,7 @@ def assets_show_command(
         data = asset_dict(asset)
         data["records"] = [
             event_dict(r.event) | {"id": r.id, "recorded_at": r.recorded_at.isoformat(), "import_batch": r.batch_id,
-                                   "import_file": r.batch_file}
+                                   "import_file": r.batch_file, "stored_under": r.stored_asset_id or asset.id}
             for r in records
         ]
         _echo_json(data)
@@ -390,6 +393,7 @@ def assets_show_command(
     table.add_column("known on", no_wrap=True)
     table.add_column("source", ratio=1, overflow="fold")
     table.add_column("imported", no_wrap=True)
+    table.add_column("event", no_wrap=True)
     for r in records:
         event = r.event
         source = event.source
@@ -402,6 +406,7 @@ def assets_show_command(
         table.add_row(
             event.date.isoformat(), event.phase.value, event.known_on.isoformat(), cited,
             f"{r.recorded_at:%Y-%m-%d}" + (f"\nbatch {r.batch_id}" if r.batch_id is not None else ""),
+            str(r.id) + (f"\nfrom {r.stored_asset_id}" if r.stored_asset_id else ""),
         )
     console.print(table)
 
@@ -451,6 +456,180 @@ def pipeline_command(
     console.print(_assets_table(ordered, f"{len(ordered)} candidate record(s)"))
 
 
+# --------------------------------------------------------------------------------------------- entity resolution
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (required; kept in the audit log).")]
+ByOption = Annotated[
+    str | None, typer.Option("--by", metavar="NAME", help="Who does it (default: your OS user name).")
+]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Check and show what would change; write nothing.")]
+
+
+def parse_event_ids(text: str | None, option: str = "--events") -> list[int]:
+    """'12,13 14' -> [12, 13, 14]."""
+    if text is None or not text.strip():
+        return []
+    ids = []
+    for part in text.replace(",", " ").split():
+        try:
+            ids.append(int(part))
+        except ValueError:
+            raise InputError(f"{part!r} is not an event id", field=option,
+                             expected="event ids from `pipecast assets show ID`, e.g. 12,13") from None
+    return ids
+
+
+def _action_line(action: ActionRecord) -> str:
+    return f"action {action.id}: {action.describe()} (by {action.actor}: {action.reason})"
+
+
+def review_command(
+    ctx: typer.Context,
+    threshold: Annotated[float, typer.Option("--threshold", help="Only matches scoring at least this (0-1).")] = 0.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Unresolved candidates (ctr:, ctgov:, nmpa: ids) with scored matches, for review; nothing is merged."""
+    if not 0.0 <= threshold <= 1.0:
+        raise InputError(f"threshold {threshold} is out of range", field="--threshold", expected="0 to 1")
+    with _open_store(ctx) as store:
+        items = store.review_matches(threshold)
+    if _json_mode(ctx, as_json):
+        _echo_json([item.as_dict() for item in items])
+        return
+    if not items:
+        typer.echo("Nothing to review: no unresolved candidates.")
+        return
+    console = _console()
+    table = Table(title=f"{len(items)} unresolved candidate(s): confirm with `pipecast merge INTO FROM --reason ...`",
+                  show_lines=True)
+    table.add_column("unresolved", overflow="fold")
+    table.add_column("name", overflow="fold")
+    table.add_column("may be", overflow="fold")
+    table.add_column("score", justify="right")
+    table.add_column("why", ratio=1, overflow="fold")
+    for item in items:
+        if not item.matches:
+            table.add_row(escape(item.asset_id), escape(item.name), "(no match)", "", "")
+            continue
+        for i, match in enumerate(item.matches):
+            table.add_row(escape(item.asset_id) if i == 0 else "", escape(item.name) if i == 0 else "",
+                          escape(match.asset_id), f"{match.score:.2f}", escape(match.reason))
+    console.print(table)
+
+
+def merge_command(
+    ctx: typer.Context,
+    into: Annotated[str, typer.Argument(metavar="INTO", help="The candidate that stays.")],
+    sources: Annotated[list[str], typer.Argument(metavar="FROM...", help="Candidates that are the same drug.")],
+    reason: ReasonOption,
+    by: ByOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Merge candidates into one: audited and undoable (`pipecast undo`); no event is rewritten."""
+    json_out = _json_mode(ctx, as_json)
+    with _open_store(ctx, read_only_preview=dry_run) as store:
+        if dry_run:
+            merged = store.plan_merge(into, sources, reason=reason, actor=by)
+            if json_out:
+                _echo_json({"dry_run": True, "into": into, "from": sources,
+                            "result": asset_dict(merged) if merged is not None else None})
+                return
+            typer.echo(f"Dry run, nothing written. Would merge {', '.join(sources)} into {into}.")
+            if merged is not None:
+                typer.echo(f"  {merged.id}: {merged.phase.value} since {merged.phase_start}, "
+                           f"{len(merged.history)} event(s); aliases: {', '.join(merged.aliases) or '-'}")
+            return
+        action_id = store.merge(into, sources, reason=reason, actor=by)
+        action = next(a for a in store.actions() if a.id == action_id)
+    if json_out:
+        _echo_json(action.as_dict())
+        return
+    typer.echo(_action_line(action))
+    typer.echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
+
+
+def split_command(
+    ctx: typer.Context,
+    asset_id: Annotated[str, typer.Argument(metavar="ID", help="The candidate to split.")],
+    new_id: Annotated[str, typer.Option("--new-id", help="Id of the new candidate that gets the events.")],
+    reason: ReasonOption,
+    events: Annotated[
+        str | None, typer.Option("--events", help="Event ids to move, e.g. 12,13 (see `pipecast assets show`).")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Move the events whose source title or URL contains TEXT.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the new candidate (default: its id).")] = None,
+    by: ByOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Move chosen events of a candidate to a new one: audited and undoable; no event is rewritten."""
+    event_ids = parse_event_ids(events)
+    with _open_store(ctx, read_only_preview=dry_run) as store:
+        action_id = store.split(asset_id, new_id=new_id, event_ids=event_ids, source=source, name=name,
+                                reason=reason, actor=by, dry_run=dry_run)
+        action = None if dry_run else next(a for a in store.actions() if a.id == action_id)
+    if action is None:
+        if _json_mode(ctx, as_json):
+            _echo_json({"dry_run": True, "id": asset_id, "new_id": new_id, "events": event_ids, "source": source})
+        else:
+            typer.echo(f"Dry run, nothing written. Would split {asset_id} into {new_id}.")
+        return
+    if _json_mode(ctx, as_json):
+        _echo_json(action.as_dict())
+        return
+    typer.echo(_action_line(action))
+    typer.echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
+
+
+def undo_command(
+    ctx: typer.Context,
+    action_id: Annotated[int, typer.Argument(metavar="ACTION_ID", help="A merge or split from `pipecast actions`.")],
+    reason: ReasonOption,
+    by: ByOption = None,
+    dry_run: DryRunOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Reverse a merge or split; recorded as a new action, the original kept and marked undone."""
+    with _open_store(ctx, read_only_preview=dry_run) as store:
+        undo_id = store.undo(action_id, reason=reason, actor=by, dry_run=dry_run)
+        action = None if dry_run else next(a for a in store.actions() if a.id == undo_id)
+    if action is None:
+        if _json_mode(ctx, as_json):
+            _echo_json({"dry_run": True, "undoes": action_id})
+        else:
+            typer.echo(f"Dry run, nothing written. Would undo action {action_id}.")
+        return
+    if _json_mode(ctx, as_json):
+        _echo_json(action.as_dict())
+        return
+    typer.echo(_action_line(action))
+
+
+def actions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The audit log of merges, splits and undos, oldest first."""
+    with _open_store(ctx) as store:
+        actions = store.actions()
+    if _json_mode(ctx, as_json):
+        _echo_json([a.as_dict() for a in actions])
+        return
+    if not actions:
+        typer.echo("No merges, splits or undos recorded.")
+        return
+    table = Table(title=f"{len(actions)} resolution action(s)", show_lines=True)
+    table.add_column("id", justify="right")
+    table.add_column("when", no_wrap=True)
+    table.add_column("by")
+    table.add_column("action", ratio=1, overflow="fold")
+    table.add_column("reason", ratio=1, overflow="fold")
+    for a in actions:
+        table.add_row(str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", escape(a.actor), escape(a.describe()),
+                      escape(a.reason))
+    _console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Mount the registry commands on the main app."""
     app.command("import")(import_command)
@@ -461,3 +640,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(assets_app, name="assets")
     app.command("load-bundled")(load_bundled_command)
     app.command("pipeline")(pipeline_command)
+    app.command("review")(review_command)
+    app.command("merge")(merge_command)
+    app.command("split")(split_command)
+    app.command("undo")(undo_command)
+    app.command("actions")(actions_command)

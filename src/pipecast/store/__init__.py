@@ -1,10 +1,13 @@
 """The registry: SQLAlchemy models, Alembic migrations and the `Store` that reads and writes them."""
 
 from pipecast.store.store import (
+    ActionRecord,
     BatchRecord,
     EventRecord,
     Fact,
     ImportSummary,
+    ResolutionError,
+    ReviewItem,
     Store,
     default_db_path,
     default_db_url,
@@ -13,10 +16,13 @@ from pipecast.store.store import (
 )
 
 __all__ = [
+    "ActionRecord",
     "BatchRecord",
     "EventRecord",
     "Fact",
     "ImportSummary",
+    "ResolutionError",
+    "ReviewItem",
     "Store",
     "default_db_path",
     "default_db_url",

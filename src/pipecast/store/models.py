@@ -7,6 +7,11 @@ triggers that do the same, so "the pipeline as it stood on date D" can always be
 Asset attributes (name, sponsor, ...) are current values and may be updated in place; phase
 history never is.
 
+Entity resolution (migration 0002) is append-only too: a merge or split is a `resolution_actions`
+row plus `asset_redirects` (merged id -> surviving id) or `event_reassignments` (event -> asset) rows
+that the store's views apply; an undo is a new action naming the one it reverses (`undoes_id`,
+unique, so nothing can be undone twice). No history row is ever rewritten.
+
 Keep this file and `migrations/versions/` in step: tests compare the two with Alembic's
 autogenerate and fail on any difference.
 """
@@ -178,7 +183,55 @@ class FactRow(Base):
     batch: Mapped[ImportBatch | None] = relationship()
 
 
-APPEND_ONLY_TABLES = ("phase_events", "facts")
+RESOLUTION_ACTIONS = ("merge", "split", "undo")
+RESOLUTION_CHECK = "action IN (" + ", ".join(f"'{a}'" for a in RESOLUTION_ACTIONS) + ")"
+
+
+class ResolutionActionRow(Base):
+    """One audited entity-resolution action: a merge, a split, or the undo of one. Append-only.
+
+    `target_id` is the surviving candidate of a merge, the candidate split from, or (for an undo) the
+    target of the action undone; `details` is JSON (ids merged, events moved, ...). An action is undone
+    when an undo row names it in `undoes_id` (unique: an action can be undone once).
+    """
+
+    __tablename__ = "resolution_actions"
+    __table_args__ = (CheckConstraint(RESOLUTION_CHECK, name="action_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("resolution_actions.id"), nullable=True, unique=True)
+
+
+class AssetRedirectRow(Base):
+    """Merge: candidate `from_id` is the same as `into_id`; views fold its events and aliases in. Append-only."""
+
+    __tablename__ = "asset_redirects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("resolution_actions.id"), index=True)
+    from_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), index=True)
+    into_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+
+
+class EventReassignmentRow(Base):
+    """Split: phase event `event_id` belongs to `to_asset_id` (it was `from_asset_id`'s). Append-only."""
+
+    __tablename__ = "event_reassignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("resolution_actions.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("phase_events.id"), index=True)
+    from_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    to_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+
+
+APPEND_ONLY_TABLES = ("phase_events", "facts", "resolution_actions", "asset_redirects", "event_reassignments")
 
 
 class AppendOnlyError(RuntimeError):
@@ -192,6 +245,6 @@ def _refuse(verb: str):
     return listener
 
 
-for _model in (PhaseEventRow, FactRow):
+for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, EventReassignmentRow):
     event.listen(_model, "before_update", _refuse("update"))
     event.listen(_model, "before_delete", _refuse("delete"))

@@ -6,12 +6,26 @@ its schema up to date with the Alembic migrations shipped in `pipecast/store/mig
 Every write is one transaction: it all happens or nothing does. Re-adding what is already known adds
 nothing, so imports are idempotent; history rows are only ever inserted, so `assets(as_of=D)`
 rebuilds the pipeline as the data knew it on D.
+
+Entity resolution is explicit and audited, never silent: `merge`, `split` and `undo` each write one
+`resolution_actions` row (reason, actor, time) plus append-only mapping rows, and never rewrite or
+delete a phase event. The views (`assets`, `asset`, `history`, `resolve`) apply the actions that are not
+undone: a merged candidate's events and aliases (and its name, as an alias) fold into the survivor, and
+a split's events count for the new candidate. `review_matches` only *suggests* merges, with scores.
+
+View rule: a resolution applies to every view, `assets(as_of=D)` included, whenever it was made. A
+merge or split corrects identity ("these records were always one drug"), not what was known about
+the drug, so an as-of view still sees only events known by D but counts that drug once; otherwise a
+backtest would double-count exactly the candidates someone took care to merge. Each action records
+`created_at`, so the audit log (`actions`) says when identities changed, and `undo` reverses one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
+import json
 import os
 import re
 from collections import defaultdict
@@ -20,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,14 +55,18 @@ from pipecast.domain import (
     unique_ids,
 )
 from pipecast.errors import InputError, PipecastError, StoreError
+from pipecast.ingest.resolve import AliasTable, Match, match_candidates
 from pipecast.store.models import (
     AliasRow,
+    AssetRedirectRow,
     AssetRow,
     Base,
+    EventReassignmentRow,
     FactRow,
     ImportBatch,
     OrganisationRow,
     PhaseEventRow,
+    ResolutionActionRow,
     utcnow,
 )
 from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, parse_date, read_table
@@ -131,6 +149,7 @@ class EventRecord:
     recorded_at: dt.datetime
     batch_id: int | None
     batch_file: str
+    stored_asset_id: str = ""  # the candidate the row was imported under, when a merge or split moved it
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +207,154 @@ class ImportSummary:
         if not self.changed:
             return f"{head}nothing new ({self.events_known} event(s), {self.facts_known} fact(s) already known)"
         return head + f"{verb} " + ", ".join(parts)
+
+
+class ResolutionError(InputError):
+    """A merge, split or undo that cannot be done as asked (unknown id, into itself, undone twice...).
+
+    Raised before anything is committed: the action's transaction writes nothing.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    """One entry of the entity-resolution audit log."""
+
+    id: int
+    action: str  # merge | split | undo
+    target_id: str
+    details: dict[str, Any]
+    reason: str
+    actor: str
+    created_at: dt.datetime
+    undoes_id: int | None = None
+    undone_by: int | None = None
+
+    @property
+    def undone(self) -> bool:
+        return self.undone_by is not None
+
+    def describe(self) -> str:
+        d = self.details
+        if self.action == "merge":
+            text = f"merged {', '.join(d.get('from', []))} into {self.target_id}"
+        elif self.action == "split":
+            events = ", ".join(str(e) for e in d.get("events", []))
+            text = f"split event(s) {events} of {self.target_id} into {d.get('new_id', '?')}"
+        else:
+            text = f"undid action {self.undoes_id} ({d.get('action', '?')} of {self.target_id})"
+        return text + (f"; undone by action {self.undone_by}" if self.undone_by is not None else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "action": self.action, "target_id": self.target_id, "details": self.details,
+            "reason": self.reason, "actor": self.actor, "created_at": self.created_at.isoformat(),
+            "undoes": self.undoes_id, "undone_by": self.undone_by, "summary": self.describe(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    """An unresolved candidate and the known candidates it may be, best first; for a person to decide."""
+
+    asset_id: str
+    name: str
+    note: str
+    matches: tuple[Match, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.asset_id, "name": self.name, "note": self.note,
+            "matches": [{"id": m.asset_id, "score": m.score, "reason": m.reason, "alias": m.alias}
+                        for m in self.matches],
+        }
+
+
+@dataclass
+class _Identity:
+    """The resolutions in force: merged id -> surviving id, and event -> asset after splits."""
+
+    redirects: dict[str, tuple[str, int]]  # merged id -> (id merged into, action id)
+    moved: dict[int, tuple[str, int]]  # event id -> (asset id, action id): the latest split in force
+    undone: dict[int, int]  # action id -> the undo action's id
+
+    def canonical(self, asset_id: str) -> str:
+        seen: set[str] = set()
+        while asset_id in self.redirects and asset_id not in seen:
+            seen.add(asset_id)
+            asset_id = self.redirects[asset_id][0]
+        return asset_id
+
+    def owner(self, event_id: int, stored_asset_id: str) -> str:
+        moved = self.moved.get(event_id)
+        return self.canonical(moved[0] if moved is not None else stored_asset_id)
+
+    def merged_into(self, ids: Iterable[str]) -> list[str]:
+        """The given ids and every id merged (directly or in a chain) into one of them, merge order."""
+        wanted = set(ids)
+        return [*wanted, *(m for m in self.redirects if self.canonical(m) in wanted)]
+
+    def moved_into(self, ids: Iterable[str]) -> list[int]:
+        wanted = set(ids)
+        return [e for e, (a, _) in self.moved.items() if self.canonical(a) in wanted]
+
+
+def _identity(session: Session) -> _Identity:
+    undone: dict[int, int] = {}
+    for by, undoes in session.execute(
+        select(ResolutionActionRow.id, ResolutionActionRow.undoes_id).where(ResolutionActionRow.undoes_id.is_not(None))
+    ):
+        if undoes is not None:
+            undone[undoes] = by
+    redirects: dict[str, tuple[str, int]] = {}
+    for r in session.scalars(select(AssetRedirectRow).order_by(AssetRedirectRow.id)):
+        if r.action_id not in undone:
+            redirects[r.from_id] = (r.into_id, r.action_id)
+    moved: dict[int, tuple[str, int]] = {}
+    for m in session.scalars(select(EventReassignmentRow).order_by(EventReassignmentRow.id)):
+        if m.action_id not in undone:
+            moved[m.event_id] = (m.to_asset_id, m.action_id)
+    return _Identity(redirects, moved, undone)
+
+
+def _events_of(session: Session, ident: _Identity, ids: Sequence[str] | None,
+               as_of: dt.date | None = None) -> dict[str, list[PhaseEventRow]]:
+    """Phase event rows by the candidate they belong to once merges and splits are applied."""
+    query = select(PhaseEventRow).order_by(PhaseEventRow.id)
+    if ids is not None:
+        raw = ident.merged_into(ids)
+        moved = ident.moved_into(ids)
+        where = PhaseEventRow.asset_id.in_(raw)
+        query = query.where(or_(where, PhaseEventRow.id.in_(moved)) if moved else where)
+    if as_of is not None:
+        query = query.where(PhaseEventRow.date <= as_of)
+    wanted = None if ids is None else set(ids)
+    events: dict[str, list[PhaseEventRow]] = defaultdict(list)
+    for ev in session.scalars(query):
+        owner = ident.owner(ev.id, ev.asset_id)
+        if wanted is None or owner in wanted:
+            events[owner].append(ev)
+    return events
+
+
+def _actor(actor: str | None) -> str:
+    if actor is not None and actor.strip():
+        return actor.strip()[:200]
+    try:
+        return getpass.getuser() or "unknown"
+    except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER
+        return os.environ.get("USER") or "unknown"
+
+
+def _reason(reason: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ResolutionError("a reason is required", field="--reason",
+                              expected="why, e.g. 'same INN in the CDE notice'")
+    return text
+
+
+_ID_HELP = "an id listed by `pipecast assets list` or `pipecast review`"
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -496,6 +663,30 @@ class Store:
                 events[stored.asset_id].append(stored)
             for al in session.scalars(select(AliasRow).where(AliasRow.asset_id.in_(chunk))):
                 alias_norms[al.asset_id].add(al.norm)
+        ident = _identity(session)
+        if ident.redirects or ident.moved:
+            # An event is already known if the id's own rows (even those split away) or the candidate it
+            # now resolves to (merges and splits applied) record it: re-imports stay idempotent.
+            named: dict[str, list[str]] = defaultdict(list)  # canonical id -> the ids given that resolve to it
+            for i in ids:
+                named[ident.canonical(i)].append(i)
+            for chunk in _chunks(sorted(named)):
+                for owner, rows in _events_of(session, ident, chunk).items():
+                    for i in named[owner]:
+                        held = {r.id for r in events[i]}
+                        events[i].extend(r for r in rows if r.id not in held)
+            # Names and aliases a candidate has only through a merge (the views fold them in) are not
+            # stored as its own aliases: undoing the merge must take them away again.
+            merged = [m for m in ident.redirects if ident.canonical(m) in named]
+            for chunk in _chunks(merged):
+                for merged_id, name in session.execute(
+                    select(AssetRow.id, AssetRow.name).where(AssetRow.id.in_(chunk))
+                ):
+                    for i in named[ident.canonical(merged_id)]:
+                        alias_norms[i].add(normalise_name(name))
+                for al in session.scalars(select(AliasRow).where(AliasRow.asset_id.in_(chunk))):
+                    for i in named[ident.canonical(al.asset_id)]:
+                        alias_norms[i].add(al.norm)
         now = utcnow()
         for asset in assets:
             row = existing.get(asset.id)
@@ -602,28 +793,45 @@ class Store:
         return self._read(lambda s: self._load_assets(s, None, as_of))
 
     def _load_assets(self, session: Session, ids: Sequence[str] | None, as_of: dt.date | None) -> list[Asset]:
+        """Candidates (all, or the given canonical ids) with merges and splits in force applied.
+
+        A merged candidate is not listed: its events count for the survivor (corroborations fold in as
+        usual) and its name and aliases follow the survivor's own aliases. Event rows are never changed.
+        """
+        ident = _identity(session)
         query = select(AssetRow).order_by(AssetRow.id)
-        ev_query = select(PhaseEventRow).order_by(PhaseEventRow.id)
         al_query = select(AliasRow).order_by(AliasRow.id)
         if ids is not None:
-            query = query.where(AssetRow.id.in_(ids))
-            ev_query = ev_query.where(PhaseEventRow.asset_id.in_(ids))
-            al_query = al_query.where(AliasRow.asset_id.in_(ids))
-        if as_of is not None:
-            ev_query = ev_query.where(PhaseEventRow.date <= as_of)
-        events: dict[str, list[PhaseEventRow]] = defaultdict(list)
-        for ev in session.scalars(ev_query):
-            events[ev.asset_id].append(ev)
+            raw = ident.merged_into(ids)
+            query = query.where(AssetRow.id.in_(raw))
+            al_query = al_query.where(AliasRow.asset_id.in_(raw))
+        events = _events_of(session, ident, ids, as_of)
         aliases: dict[str, list[str]] = defaultdict(list)
         for al in session.scalars(al_query):
             aliases[al.asset_id].append(al.alias)
+        rows = {row.id: row for row in session.scalars(query)}
+        folded: dict[str, list[str]] = defaultdict(list)  # survivor -> merged ids, in merge order
+        for merged in ident.redirects:
+            if merged in rows:
+                folded[ident.canonical(merged)].append(merged)
         result = []
-        for row in session.scalars(query):
+        for row in rows.values():
+            if row.id in ident.redirects or (ids is not None and row.id not in ids):
+                continue
             history = _dedupe(events.get(row.id, ()))
             if not history:
                 continue
+            names = list(aliases.get(row.id, ()))
+            if folded.get(row.id):
+                seen = {normalise_name(n) for n in (row.id, row.name, *names)}
+                for merged in folded[row.id]:
+                    for name in (rows[merged].name, *aliases.get(merged, ())):
+                        norm = normalise_name(name)
+                        if norm and norm not in seen:
+                            seen.add(norm)
+                            names.append(name)
             full = Asset(
-                id=row.id, history=tuple(history), aliases=tuple(aliases.get(row.id, ())),
+                id=row.id, history=tuple(history), aliases=tuple(names),
                 **{a: getattr(row, a) for a in ASSET_ATTRIBUTES},
             )
             view = full.as_of(as_of) if as_of is not None else full
@@ -632,19 +840,24 @@ class Store:
         return result
 
     def resolve(self, id_or_alias: str) -> str:
-        """The asset id for an id, alias or name (case-, width- and punctuation-insensitive)."""
+        """The asset id for an id, alias or name (case-, width- and punctuation-insensitive).
+
+        A merged candidate's id, name or alias gives the candidate it was merged into.
+        """
 
         def work(session: Session) -> str:
+            ident = _identity(session)
             key = id_or_alias.strip()
             if key and session.get(AssetRow, key) is not None:
-                return key
+                return ident.canonical(key)
             norm = normalise_name(key)
             found: set[str] = set()
             if norm:
-                found.update(session.scalars(select(AliasRow.asset_id).where(AliasRow.norm == norm)))
+                found.update(ident.canonical(a)
+                             for a in session.scalars(select(AliasRow.asset_id).where(AliasRow.norm == norm)))
                 for asset_id, name in session.execute(select(AssetRow.id, AssetRow.name)):
                     if normalise_name(asset_id) == norm or normalise_name(name) == norm:
-                        found.add(asset_id)
+                        found.add(ident.canonical(asset_id))
             if len(found) == 1:
                 return found.pop()
             if found:
@@ -665,17 +878,27 @@ class Store:
         return found[0]
 
     def history(self, id_or_alias: str) -> list[EventRecord]:
-        """Every stored event row of a candidate, oldest first, with the import that wrote it."""
+        """Every stored event row of a candidate, oldest first, with the import that wrote it.
+
+        Rows of candidates merged into it, and rows split into it, are included (see `stored_asset_id`).
+        """
         asset_id = self.resolve(id_or_alias)
 
         def work(session: Session) -> list[EventRecord]:
-            query = (select(PhaseEventRow, ImportBatch.file)
-                     .outerjoin(ImportBatch, PhaseEventRow.import_batch_id == ImportBatch.id)
-                     .where(PhaseEventRow.asset_id == asset_id))
+            ident = _identity(session)
+            rows = _events_of(session, ident, [asset_id]).get(asset_id, [])
+            batch_ids = {r.import_batch_id for r in rows if r.import_batch_id is not None}
+            files: dict[int, str] = {
+                batch_id: file
+                for batch_id, file in session.execute(
+                    select(ImportBatch.id, ImportBatch.file).where(ImportBatch.id.in_(batch_ids))
+                )
+            }
             records = [
-                EventRecord(row.id, row.asset_id, _to_event(row), _aware(row.recorded_at), row.import_batch_id,
-                            file or "")
-                for row, file in session.execute(query)
+                EventRecord(row.id, asset_id, _to_event(row), _aware(row.recorded_at), row.import_batch_id,
+                            files.get(row.import_batch_id, "") if row.import_batch_id is not None else "",
+                            row.asset_id if row.asset_id != asset_id else "")
+                for row in rows
             ]
             return sorted(records, key=lambda r: (r.event.date, r.event.phase.order, r.id))
 
@@ -741,12 +964,247 @@ class Store:
 
         def work(session: Session) -> dict[str, int]:
             models: tuple[type[Base], ...] = (AssetRow, AliasRow, OrganisationRow, PhaseEventRow, FactRow,
-                                              ImportBatch)
+                                              ImportBatch, ResolutionActionRow, AssetRedirectRow,
+                                              EventReassignmentRow)
             return {
                 m.__tablename__: int(session.scalar(select(func.count()).select_from(m)) or 0) for m in models
             }
 
         return self._read(work)
+
+    # ---- entity resolution: explicit, audited, undoable; never a silent merge
+
+    def merge(
+        self, into_id: str, from_ids: Iterable[str], *, reason: str, actor: str | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Record that the candidates `from_ids` are `into_id`; returns the action id.
+
+        Nothing is rewritten: the views fold the merged candidates' events and aliases into `into_id`,
+        and `resolve` of a merged id gives `into_id`. `undo(action_id)` reverses it. ResolutionError
+        (nothing written) for an unknown or already merged id, a cohort, or merging a candidate into itself.
+        """
+        why, who = _reason(reason), _actor(actor)
+        sources = list(from_ids)
+        return self._write(lambda s: self._merge(s, into_id, sources, why, who), dry_run=dry_run)
+
+    def plan_merge(self, into_id: str, from_ids: Iterable[str], *, reason: str = "preview",
+                   actor: str | None = None) -> Asset | None:
+        """The surviving candidate as it would read after `merge` (checked the same way); writes nothing."""
+        sources = list(from_ids)
+
+        def work(session: Session) -> Asset | None:
+            self._merge(session, into_id, sources, _reason(reason), _actor(actor))
+            session.flush()
+            found = self._load_assets(session, [into_id.strip()], None)
+            return found[0] if found else None
+
+        return self._write(work, dry_run=True)
+
+    def _merge(self, session: Session, into_id: str, from_ids: list[str], reason: str, actor: str) -> int:
+        ident = _identity(session)
+        into = _mergeable(session, ident, into_id, "INTO")
+        if not from_ids:
+            raise ResolutionError("nothing to merge", field="FROM", expected="one or more candidate ids")
+        sources: list[AssetRow] = []
+        for from_id in from_ids:
+            row = _mergeable(session, ident, from_id, "FROM")
+            if row.id == into.id:
+                raise ResolutionError(f"cannot merge {row.id!r} into itself", field="FROM",
+                                      expected="ids other than INTO")
+            if any(r.id == row.id for r in sources):
+                raise ResolutionError(f"{row.id!r} is named twice", field="FROM", expected="each id once")
+            sources.append(row)
+        details = {"into": into.id, "from": [r.id for r in sources], "names": {r.id: r.name for r in sources}}
+        action = ResolutionActionRow(action="merge", target_id=into.id, details=json.dumps(details, ensure_ascii=False),
+                                     reason=reason, actor=actor, created_at=utcnow())
+        session.add(action)
+        session.flush()
+        for row in sources:
+            session.add(AssetRedirectRow(action_id=action.id, from_id=row.id, into_id=into.id))
+        session.flush()
+        return int(action.id)
+
+    def split(
+        self, asset_id: str, *, new_id: str, event_ids: Iterable[int] = (), source: str | None = None,
+        name: str | None = None, reason: str, actor: str | None = None, dry_run: bool = False,
+    ) -> int:
+        """Move chosen events of a candidate to a new candidate `new_id`; returns the action id.
+
+        Events are chosen by id (`history` / `pipecast assets show --json` lists them) and/or by `source`
+        (text found in the event's source title or URL). Nothing is rewritten: an event -> asset
+        reassignment is recorded and the views apply it. The new candidate copies the old one's
+        attributes, named `name` (default: `new_id`). ResolutionError (nothing written) for an unknown or
+        merged id, an existing `new_id`, events that are not the candidate's, or moving all of them.
+        """
+        why, who = _reason(reason), _actor(actor)
+        chosen_ids = list(event_ids)
+
+        def work(session: Session) -> int:
+            ident = _identity(session)
+            row = _mergeable(session, ident, asset_id, "ID", cohorts=True)
+            new = new_id.strip()
+            if not new:
+                raise ResolutionError("the new candidate needs an id", field="--new-id", expected="a new id")
+            if new == row.id:
+                raise ResolutionError(f"cannot split {row.id!r} into itself", field="--new-id",
+                                      expected="an id not yet in the registry")
+            existing = session.get(AssetRow, new)
+            if existing is not None and (new in ident.redirects or _events_of(session, ident, [new]).get(new)):
+                raise ResolutionError(f"{new!r} is already a candidate", field="--new-id",
+                                      expected="an id not yet in the registry (to join a known one, split "
+                                               "into a new id, then merge)")
+            own = {ev.id: ev for ev in _events_of(session, ident, [row.id]).get(row.id, [])}
+            chosen: list[int] = []
+            for event_id in chosen_ids:
+                if event_id not in own:
+                    raise ResolutionError(
+                        f"event {event_id} does not belong to {row.id!r}", field="--events",
+                        expected=f"ids of its events: {', '.join(str(e) for e in sorted(own)) or '(none)'}")
+                if event_id not in chosen:
+                    chosen.append(event_id)
+            if source is not None and source.strip():
+                needle = source.strip().casefold()
+                matching = [e for e, ev in own.items()
+                            if needle in ev.source_title.casefold() or needle in ev.source_url.casefold()]
+                if not matching:
+                    raise ResolutionError(f"no event of {row.id!r} has a source matching {source!r}",
+                                          field="--source", expected="text from a source title or URL")
+                chosen.extend(e for e in matching if e not in chosen)
+            if not chosen:
+                raise ResolutionError("no events chosen", field="--events",
+                                      expected="event ids (--events 12,13) or --source TEXT")
+            if len(chosen) == len(own):
+                raise ResolutionError(f"that would move every event of {row.id!r}", field="--events",
+                                      expected=f"fewer events (to rename or join candidates, merge {row.id})")
+            details = {"from": row.id, "new_id": new, "events": sorted(chosen),
+                       "new_candidate": existing is None}
+            action = ResolutionActionRow(action="split", target_id=row.id,
+                                         details=json.dumps(details, ensure_ascii=False),
+                                         reason=why, actor=who, created_at=utcnow())
+            session.add(action)
+            session.flush()
+            if existing is None:
+                now = utcnow()
+                attributes = {a: getattr(row, a) for a in ASSET_ATTRIBUTES if a not in ("name", "count", "note")}
+                session.add(AssetRow(id=new, name=(name or "").strip() or new, count=1, created_at=now,
+                                     updated_at=now, note=f"split from {row.id} by action {action.id}",
+                                     **attributes))
+                session.flush()
+            for event_id in sorted(chosen):
+                session.add(EventReassignmentRow(action_id=action.id, event_id=event_id, from_asset_id=row.id,
+                                                 to_asset_id=new))
+            session.flush()
+            return int(action.id)
+
+        return self._write(work, dry_run=dry_run)
+
+    def undo(self, action_id: int, *, reason: str, actor: str | None = None, dry_run: bool = False) -> int:
+        """Reverse a merge or split; recorded as a new `undo` action (returned), the original kept, marked undone.
+
+        ResolutionError (nothing written) for an unknown action, an undo, an action already undone, or a
+        split whose events a later split moved again (undo that one first).
+        """
+        why, who = _reason(reason), _actor(actor)
+
+        def work(session: Session) -> int:
+            ident = _identity(session)
+            original = session.get(ResolutionActionRow, action_id)
+            if original is None:
+                raise ResolutionError(f"no action {action_id}", field="ACTION_ID",
+                                      expected="an id listed by `pipecast actions`")
+            if original.action == "undo":
+                raise ResolutionError(f"action {action_id} is itself an undo", field="ACTION_ID",
+                                      expected="a merge or split (to redo, merge or split again)")
+            if original.id in ident.undone:
+                raise ResolutionError(f"action {action_id} was already undone by action {ident.undone[original.id]}",
+                                      field="ACTION_ID", expected="an action that is still in force")
+            if original.action == "split":
+                moves = session.scalars(select(EventReassignmentRow).where(
+                    EventReassignmentRow.action_id == original.id).order_by(EventReassignmentRow.id))
+                for move in moves:
+                    latest = ident.moved.get(move.event_id)
+                    if latest is not None and latest[1] != original.id:
+                        raise ResolutionError(f"event {move.event_id} was moved again by action {latest[1]}",
+                                              field="ACTION_ID", expected=f"undo action {latest[1]} first")
+            details = {"undoes": original.id, "action": original.action,
+                       "original": json.loads(original.details or "{}")}
+            action = ResolutionActionRow(action="undo", target_id=original.target_id,
+                                         details=json.dumps(details, ensure_ascii=False), reason=why, actor=who,
+                                         created_at=utcnow(), undoes_id=original.id)
+            session.add(action)
+            session.flush()
+            return int(action.id)
+
+        return self._write(work, dry_run=dry_run)
+
+    def actions(self) -> list[ActionRecord]:
+        """The entity-resolution audit log, oldest first, each marked with the undo that reversed it."""
+
+        def work(session: Session) -> list[ActionRecord]:
+            rows = list(session.scalars(select(ResolutionActionRow).order_by(ResolutionActionRow.id)))
+            undone = {r.undoes_id: r.id for r in rows if r.undoes_id is not None}
+            return [
+                ActionRecord(r.id, r.action, r.target_id, json.loads(r.details or "{}"), r.reason, r.actor,
+                             _aware(r.created_at), r.undoes_id, undone.get(r.id))
+                for r in rows
+            ]
+
+        return self._read(work)
+
+    def review_matches(self, threshold: float = 0.0) -> list[ReviewItem]:
+        """Unresolved candidates (registry-prefixed ids such as `ctr:`, or noted as unresolved) with the
+        candidates they may be, scored by `pipecast.ingest.resolve.match_candidates`, best first.
+
+        Suggestions only: nothing is merged; a person decides and runs `merge`.
+        """
+        from pipecast.ingest.registry_import import UNRESOLVED_NOTE, UNRESOLVED_PREFIXES
+
+        assets = [a for a in self.assets() if not a.is_cohort]
+
+        def unresolved(asset: Asset) -> bool:
+            return asset.id.startswith(UNRESOLVED_PREFIXES) or UNRESOLVED_NOTE in asset.note
+
+        pending = [a for a in assets if unresolved(a)]
+        table = AliasTable()
+        # known candidates first, so that a name both share is filed under the known one
+        for asset in [a for a in assets if not unresolved(a)] + pending:
+            for alias in dict.fromkeys((asset.id, asset.name, *asset.aliases)):
+                if not alias.strip():
+                    continue
+                try:
+                    table.add(alias, "drug", asset.id, source="store")
+                except InputError:
+                    continue
+        items = []
+        for asset in pending:
+            best: dict[str, Match] = {}
+            for alias in dict.fromkeys((asset.name, *asset.aliases)):
+                for match in match_candidates(alias, table):
+                    if match.asset_id == asset.id or match.score < threshold:
+                        continue
+                    if match.score > best.get(match.asset_id, Match(-1.0, "", "")).score:
+                        best[match.asset_id] = match
+            ranked = tuple(sorted(best.values(), key=lambda m: (-m.score, m.asset_id)))
+            items.append(ReviewItem(asset.id, asset.name, asset.note, ranked))
+        return items
+
+
+def _mergeable(session: Session, ident: _Identity, asset_id: str, role: str, *, cohorts: bool = False) -> AssetRow:
+    """The stored candidate `asset_id`, which must not itself be merged away (nor, unless allowed, a cohort)."""
+    key = (asset_id or "").strip()
+    row = session.get(AssetRow, key) if key else None
+    if row is None:
+        raise ResolutionError(f"no candidate with id {asset_id!r}", field=role, expected=_ID_HELP)
+    if key in ident.redirects:
+        action = ident.redirects[key][1]
+        survivor = ident.canonical(key)
+        raise ResolutionError(f"{key!r} was merged into {survivor!r} by action {action}", field=role,
+                              expected=f"{survivor!r} itself, or `pipecast undo {action}` first")
+    if not cohorts and (row.count > 1 or key.startswith("cohort:")):
+        raise ResolutionError(f"{key!r} is a cohort of {row.count}, not one candidate", field=role,
+                              expected="single candidates (cohorts cannot be merged)")
+    return row
 
 
 def _attribute_changes(row: AssetRow, asset: Asset) -> dict[str, tuple[Any, Any]]:

@@ -5,22 +5,17 @@ Errors are PipecastError subclasses; the main CLI prints one line and exits 2.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option
 from pipecast.errors import InputError
 from pipecast.ingest.quality import DEFAULT_STALE_YEARS, check_all, published_clinical_count
 from pipecast.ingest.registry_import import Kind, import_registry
 from pipecast.ingest.template import FileImportSummary
-from pipecast.settings import AppContext
-from pipecast.store import Store, resolve_url
-from pipecast.tabular import parse_date
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 RegionOption = Annotated[
@@ -35,48 +30,14 @@ SitesOption = Annotated[
 ]
 
 
-def _context(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_object(AppContext)
-    return obj if obj is not None else AppContext()
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-@contextlib.contextmanager
-def _store(ctx: typer.Context, *, preview: bool = False) -> Iterator[Store]:
-    """The context's store; a dry run against a SQLite file that does not exist yet uses an empty
-    in-memory store, so that a preview never creates the file."""
-    app_ctx = _context(ctx)
-    url = resolve_url(app_ctx.db or None)
-    if preview and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        store = Store.open("sqlite://")
-    else:
-        store = app_ctx.store()
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _date_option(text: str | None, option: str) -> dt.date | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_date(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a date", field=option, expected="an ISO date such as 2024-08-20") from None
-
-
 def _ingest(ctx: typer.Context, kind: Kind, path: Path, region: str | None, dry_run: bool, as_json: bool,
             sites: Path | None = None) -> None:
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    with _store(ctx, preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         summary = import_registry(store, kind, path, region=region, dry_run=dry_run, sites=sites)
-    if as_json or _context(ctx).json_output:
-        _echo_json(summary.as_dict())
+    if as_json or app_context(ctx).json_output:
+        echo_json(summary.as_dict())
         return
     typer.echo(summary.describe())
     for line in summary.changes:
@@ -104,8 +65,8 @@ def ingest_nmpa(ctx: typer.Context, path: PathArgument, region: RegionOption = N
 
 
 def _report_file(ctx: typer.Context, summary: FileImportSummary, as_json: bool) -> None:
-    if as_json or _context(ctx).json_output:
-        _echo_json(summary.as_dict())
+    if as_json or app_context(ctx).json_output:
+        echo_json(summary.as_dict())
         return
     typer.echo(summary.describe())
     for line in summary.changes:
@@ -132,7 +93,7 @@ def ingest_template(
     columns = mapping_option(mapping, date_format=date_format)
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    with _store(ctx, preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         summary = import_template(store, path, columns, dry_run=dry_run)
     _report_file(ctx, summary, as_json)
 
@@ -149,7 +110,7 @@ def ingest_announcements(
 
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    with _store(ctx, preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         summary = import_announcements(store, path, dry_run=dry_run)
     _report_file(ctx, summary, as_json)
 
@@ -165,8 +126,8 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Data-quality findings: conflicts, impossible sequences, stale and unresolved candidates, counts."""
-    when = _date_option(as_of, "--as-of") or dt.date.today()
-    with _store(ctx) as store:
+    when = parse_date_option(as_of, "--as-of") or dt.date.today()
+    with open_store(ctx) as store:
         assets = store.assets()
         label = "--published-clinical"
         if published is None:
@@ -175,8 +136,8 @@ def check_command(
                 published, label = found
     findings = check_all(assets, as_of=when, stale_years=stale_years, published_clinical=published,
                          published_label=label)
-    if as_json or _context(ctx).json_output:
-        _echo_json({"as_of": when.isoformat(), "candidates": len(assets),
+    if as_json or app_context(ctx).json_output:
+        echo_json({"as_of": when.isoformat(), "candidates": len(assets),
                     "findings": [f.as_dict() for f in findings]})
         return
     typer.echo(f"{len(findings)} finding(s) over {len(assets)} candidate(s) as of {when}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -25,13 +24,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option
 from pipecast.domain import Asset, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase
 from pipecast.errors import InputError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset
-from pipecast.settings import AppContext
-from pipecast.store import Fact, ImportSummary, Store, load_facts, resolve_url
+from pipecast.store import Fact, ImportSummary, load_facts
 from pipecast.store.store import ActionRecord
-from pipecast.tabular import parse_date
 
 #: The ASSETS.csv contract as `export` writes it: the required columns, then every optional one.
 EXPORT_COLUMNS = (*ASSET_COLUMNS, "count", "indication", "target", "nmpa_class", "jurisdiction", "aliases",
@@ -48,53 +46,12 @@ AsOfOption = Annotated[
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _context(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_object(AppContext)
-    return obj if obj is not None else AppContext()
-
-
 def _json_mode(ctx: typer.Context, flag: bool) -> bool:
-    return flag or _context(ctx).json_output
-
-
-@contextlib.contextmanager
-def _open_store(ctx: typer.Context, *, read_only_preview: bool = False) -> Iterator[Store]:
-    """The context's store; for a dry run against a SQLite file that does not exist yet, an empty
-    in-memory one, so that a preview never creates the file."""
-    app_ctx = _context(ctx)
-    if read_only_preview:
-        url = resolve_url(app_ctx.db or None)
-        if url.startswith("sqlite:///"):
-            target = Path(url.removeprefix("sqlite:///"))
-            if not target.exists():
-                store = Store.open("sqlite://")
-                try:
-                    yield store
-                finally:
-                    store.close()
-                return
-    store = app_ctx.store()
-    try:
-        yield store
-    finally:
-        store.close()
+    return flag or app_context(ctx).json_output
 
 
 def _console() -> Console:
     return Console(highlight=False, soft_wrap=False)
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
-def parse_date_option(text: str | None, option: str = "--as-of") -> dt.date | None:
-    if text is None or not text.strip():
-        return None
-    try:
-        return parse_date(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a date", field=option, expected="an ISO date such as 2024-08-20") from None
 
 
 def parse_phase_option(text: str | None, option: str = "--phase") -> Phase | None:
@@ -173,7 +130,7 @@ def read_input(path: Path) -> tuple[list[Asset], list[Fact], str]:
 
 def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool) -> None:
     if as_json:
-        _echo_json(summary.as_dict())
+        echo_json(summary.as_dict())
         return
     prefix = "Dry run, nothing written. " if summary.dry_run else ""
     typer.echo(prefix + summary.describe())
@@ -184,7 +141,7 @@ def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool)
 
 def _import(ctx: typer.Context, path: Path, label: str, *, dry_run: bool, as_json: bool) -> ImportSummary:
     assets, facts, kind = read_input(path)
-    with _open_store(ctx, read_only_preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         summary = store.import_data(assets=assets, facts=facts, source_file=path, kind=kind, dry_run=dry_run)
     summary.file = label
     _print_summary(summary, as_json, show_changes=dry_run)
@@ -309,11 +266,11 @@ def export_command(
 ) -> None:
     """Export the registry in the ASSETS.csv contract (readable back by `pipecast import`)."""
     when = parse_date_option(as_of)
-    with _open_store(ctx) as store:
+    with open_store(ctx) as store:
         assets = store.assets(when)
     write_table(path, _export_rows(assets))
-    if _context(ctx).json_output:
-        _echo_json({"file": str(path), "assets": len(assets), "as_of": when.isoformat() if when else None})
+    if app_context(ctx).json_output:
+        echo_json({"file": str(path), "assets": len(assets), "as_of": when.isoformat() if when else None})
     else:
         suffix = f" as of {when}" if when else ""
         typer.echo(f"Wrote {len(assets)} asset(s){suffix} to {path}")
@@ -346,12 +303,12 @@ def assets_list_command(
     """List candidates with their current phase (or the phase they were in on --as-of)."""
     when = parse_date_option(as_of)
     wanted = parse_phase_option(phase)
-    with _open_store(ctx) as store:
+    with open_store(ctx) as store:
         assets = store.assets(when)
     if wanted is not None:
         assets = [a for a in assets if a.phase is wanted]
     if _json_mode(ctx, as_json):
-        _echo_json([asset_dict(a) for a in assets])
+        echo_json([asset_dict(a) for a in assets])
         return
     title = f"{len(assets)} candidate(s)" + (f" as of {when}" if when else "")
     _console().print(_assets_table(assets, title))
@@ -363,7 +320,7 @@ def assets_show_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show one candidate with its full dated history and sources."""
-    with _open_store(ctx) as store:
+    with open_store(ctx) as store:
         asset = store.asset(id_or_alias)
         records = store.history(asset.id)
     if _json_mode(ctx, as_json):
@@ -373,7 +330,7 @@ def assets_show_command(
                                    "import_file": r.batch_file, "stored_under": r.stored_asset_id or asset.id}
             for r in records
         ]
-        _echo_json(data)
+        echo_json(data)
         return
     console = _console()
     console.print(f"{asset.id}  {asset.name}", markup=False, style="bold")
@@ -429,14 +386,14 @@ def pipeline_command(
 ) -> None:
     """The pipeline as it stood on --as-of (default today): counts by phase and the candidates."""
     when = parse_date_option(as_of) or dt.date.today()
-    with _open_store(ctx) as store:
+    with open_store(ctx) as store:
         assets = store.assets(when)
     counts = {p: 0 for p in Phase}
     for asset in assets:
         counts[asset.phase] += asset.count
     active = sum(n for p, n in counts.items() if p.is_active)
     if _json_mode(ctx, as_json):
-        _echo_json({
+        echo_json({
             "as_of": when.isoformat(),
             "counts": {p.value: n for p, n in counts.items()},
             "active": active,
@@ -491,10 +448,10 @@ def review_command(
     """Unresolved candidates (ctr:, ctgov:, nmpa: ids) with scored matches, for review; nothing is merged."""
     if not 0.0 <= threshold <= 1.0:
         raise InputError(f"threshold {threshold} is out of range", field="--threshold", expected="0 to 1")
-    with _open_store(ctx) as store:
+    with open_store(ctx) as store:
         items = store.review_matches(threshold)
     if _json_mode(ctx, as_json):
-        _echo_json([item.as_dict() for item in items])
+        echo_json([item.as_dict() for item in items])
         return
     if not items:
         typer.echo("Nothing to review: no unresolved candidates.")
@@ -528,11 +485,11 @@ def merge_command(
 ) -> None:
     """Merge candidates into one: audited and undoable (`pipecast undo`); no event is rewritten."""
     json_out = _json_mode(ctx, as_json)
-    with _open_store(ctx, read_only_preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         if dry_run:
             merged = store.plan_merge(into, sources, reason=reason, actor=by)
             if json_out:
-                _echo_json({"dry_run": True, "into": into, "from": sources,
+                echo_json({"dry_run": True, "into": into, "from": sources,
                             "result": asset_dict(merged) if merged is not None else None})
                 return
             typer.echo(f"Dry run, nothing written. Would merge {', '.join(sources)} into {into}.")
@@ -543,7 +500,7 @@ def merge_command(
         action_id = store.merge(into, sources, reason=reason, actor=by)
         action = next(a for a in store.actions() if a.id == action_id)
     if json_out:
-        _echo_json(action.as_dict())
+        echo_json(action.as_dict())
         return
     typer.echo(_action_line(action))
     typer.echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
@@ -567,18 +524,18 @@ def split_command(
 ) -> None:
     """Move chosen events of a candidate to a new one: audited and undoable; no event is rewritten."""
     event_ids = parse_event_ids(events)
-    with _open_store(ctx, read_only_preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         action_id = store.split(asset_id, new_id=new_id, event_ids=event_ids, source=source, name=name,
                                 reason=reason, actor=by, dry_run=dry_run)
         action = None if dry_run else next(a for a in store.actions() if a.id == action_id)
     if action is None:
         if _json_mode(ctx, as_json):
-            _echo_json({"dry_run": True, "id": asset_id, "new_id": new_id, "events": event_ids, "source": source})
+            echo_json({"dry_run": True, "id": asset_id, "new_id": new_id, "events": event_ids, "source": source})
         else:
             typer.echo(f"Dry run, nothing written. Would split {asset_id} into {new_id}.")
         return
     if _json_mode(ctx, as_json):
-        _echo_json(action.as_dict())
+        echo_json(action.as_dict())
         return
     typer.echo(_action_line(action))
     typer.echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
@@ -593,27 +550,27 @@ def undo_command(
     as_json: JsonOption = False,
 ) -> None:
     """Reverse a merge or split; recorded as a new action, the original kept and marked undone."""
-    with _open_store(ctx, read_only_preview=dry_run) as store:
+    with open_store(ctx, preview=dry_run) as store:
         undo_id = store.undo(action_id, reason=reason, actor=by, dry_run=dry_run)
         action = None if dry_run else next(a for a in store.actions() if a.id == undo_id)
     if action is None:
         if _json_mode(ctx, as_json):
-            _echo_json({"dry_run": True, "undoes": action_id})
+            echo_json({"dry_run": True, "undoes": action_id})
         else:
             typer.echo(f"Dry run, nothing written. Would undo action {action_id}.")
         return
     if _json_mode(ctx, as_json):
-        _echo_json(action.as_dict())
+        echo_json(action.as_dict())
         return
     typer.echo(_action_line(action))
 
 
 def actions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The audit log of merges, splits and undos, oldest first."""
-    with _open_store(ctx) as store:
+    with open_store(ctx) as store:
         actions = store.actions()
     if _json_mode(ctx, as_json):
-        _echo_json([a.as_dict() for a in actions])
+        echo_json([a.as_dict() for a in actions])
         return
     if not actions:
         typer.echo("No merges, splits or undos recorded.")

@@ -44,5 +44,5 @@ def test_every_command_has_help_text() -> None:
     out = subprocess.run([sys.executable, "-m", "pipecast.cli", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
     for command in ("forecast", "report", "import", "export", "assets", "pipeline", "scenarios", "ingest", "check",
-                    "review", "merge", "split", "undo", "actions"):
+                    "review", "merge", "split", "undo", "actions", "orgs"):
         assert re.search(rf"\b{command}\b", out.stdout), command

@@ -277,3 +277,11 @@ def unique_ids(assets: Sequence[Asset]) -> list[str]:
             dupes.append(asset.id)
         seen.add(asset.id)
     return dupes
+
+
+def sponsors(org: Organisation, asset: Asset) -> bool:
+    """Whether the asset's sponsor text names this organisation (its name or any alias, folded)."""
+    text = normalise_name(asset.sponsor)
+    if not text:
+        return False
+    return any(len(key) >= 3 and key in text for key in map(normalise_name, (org.name, *org.aliases)))

@@ -25,9 +25,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option
-from pipecast.domain import Asset, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase
+from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase, sponsors
 from pipecast.errors import InputError
-from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset
+from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset, load_organisations
 from pipecast.store import Fact, ImportSummary, load_facts
 from pipecast.store.store import ActionRecord
 
@@ -109,7 +109,7 @@ def fact_dict(fact: Fact) -> dict[str, Any]:
             "source": source_dict(fact.source), "note": fact.note}
 
 
-def read_input(path: Path) -> tuple[list[Asset], list[Fact], str]:
+def read_input(path: Path) -> tuple[list[Asset], list[Fact], list[Organisation], str]:
     """Parse an ASSETS.csv/.xlsx file or a data set folder (assets.csv + events.csv [+ facts.csv]).
 
     Everything is read and checked before the store is touched, so bad input writes nothing.
@@ -121,11 +121,13 @@ def read_input(path: Path) -> tuple[list[Asset], list[Fact], str]:
         assets = load_dataset(path)
         facts_file = path / "facts.csv"
         facts = load_facts(facts_file) if facts_file.exists() else []
-        return assets, facts, "dataset"
+        orgs_file = path / "organisations.csv"
+        organisations = load_organisations(orgs_file) if orgs_file.exists() else []
+        return assets, facts, organisations, "dataset"
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise InputError(f"unsupported file type {path.suffix or '(none)'!r}", file=str(path),
                          expected="a .csv or .xlsx file, or a folder with assets.csv and events.csv")
-    return load_assets(path), [], "assets"
+    return load_assets(path), [], [], "assets"
 
 
 def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool) -> None:
@@ -140,9 +142,10 @@ def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool)
 
 
 def _import(ctx: typer.Context, path: Path, label: str, *, dry_run: bool, as_json: bool) -> ImportSummary:
-    assets, facts, kind = read_input(path)
+    assets, facts, organisations, kind = read_input(path)
     with open_store(ctx, preview=dry_run) as store:
-        summary = store.import_data(assets=assets, facts=facts, source_file=path, kind=kind, dry_run=dry_run)
+        summary = store.import_data(assets=assets, facts=facts, organisations=organisations, source_file=path,
+                                    kind=kind, dry_run=dry_run)
     summary.file = label
     _print_summary(summary, as_json, show_changes=dry_run)
     return summary
@@ -587,6 +590,36 @@ def actions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     _console().print(table)
 
 
+def orgs_command(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Organisations (companies, institutes, parks, clusters) with the candidates each sponsors."""
+    when = parse_date_option(as_of)
+    with open_store(ctx) as store:
+        organisations = store.organisations()
+        assets = store.assets(when)
+    rows: list[dict[str, Any]] = []
+    for org in organisations:
+        sponsored = [a for a in assets if sponsors(org, a)]
+        rows.append({"id": org.id, "name": org.name, "kind": org.kind.value, "city": org.city,
+                     "parent_id": org.parent_id, "aliases": list(org.aliases),
+                     "candidates": [a.id for a in sponsored],
+                     "by_phase": {p.value: sum(a.count for a in sponsored if a.phase is p)
+                                  for p in Phase if any(a.phase is p for a in sponsored)}})
+    if _json_mode(ctx, as_json):
+        echo_json(rows)
+        return
+    table = Table(title=f"Organisations ({len(rows)})")
+    for column in ("id", "name", "kind", "city", "parent", "candidates by phase"):
+        table.add_column(column)
+    for row in rows:
+        phases = ", ".join(f"{k} {v}" for k, v in row["by_phase"].items()) or "-"
+        table.add_row(row["id"], row["name"], row["kind"], row["city"], row["parent_id"], phases)
+    _console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Mount the registry commands on the main app."""
     app.command("import")(import_command)
@@ -597,6 +630,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(assets_app, name="assets")
     app.command("load-bundled")(load_bundled_command)
     app.command("pipeline")(pipeline_command)
+    app.command("orgs")(orgs_command)
     app.command("review")(review_command)
     app.command("merge")(merge_command)
     app.command("split")(split_command)

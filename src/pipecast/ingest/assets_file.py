@@ -15,6 +15,8 @@ from pathlib import Path
 from pipecast.domain import (
     ACCEPTED_PHASE_HELP,
     Asset,
+    Organisation,
+    OrgKind,
     PhaseEvent,
     Source,
     UnknownPhaseError,
@@ -138,4 +140,31 @@ def load_dataset(folder: str | Path, *, today: dt.date | None = None) -> list[As
     return assets
 
 
-__all__ = ["load_assets", "load_dataset", "parse_date"]
+ORGANISATION_COLUMNS = ("id", "name", "kind")
+ORGANISATION_OPTIONAL = ("city", "parent_id", "aliases", "source_title", "source_url", "note")
+
+
+def load_organisations(path: str | Path) -> list[Organisation]:
+    """Read organisations.csv: companies, institutes, parks and clusters, each row with its source."""
+    rows = read_table(path, ORGANISATION_COLUMNS, ORGANISATION_OPTIONAL)
+    kinds = ", ".join(k.value for k in OrgKind)
+    organisations: list[Organisation] = []
+    seen: set[str] = set()
+    for row in rows:
+        org_id = row.required("id", "a unique organisation id")
+        if org_id in seen:
+            raise row.error("id", f"duplicate id {org_id!r}", "unique ids")
+        seen.add(org_id)
+        try:
+            kind = OrgKind(row.required("kind", kinds).lower())
+        except ValueError:
+            raise row.error("kind", f"unknown kind {row.get('kind')!r}", f"one of {kinds}") from None
+        organisations.append(Organisation(org_id, row.required("name", "a name"), kind,
+                                          _split_aliases(row.get("aliases")), row.get("city"), row.get("parent_id")))
+    for org, row in zip(organisations, rows, strict=True):
+        if org.parent_id and org.parent_id not in seen:
+            raise row.error("parent_id", f"unknown parent {org.parent_id!r}", "an id listed in the same file")
+    return organisations
+
+
+__all__ = ["load_assets", "load_dataset", "load_organisations", "parse_date"]

@@ -180,6 +180,7 @@ class ImportSummary:
     aliases_added: int = 0
     facts_added: int = 0
     facts_known: int = 0
+    organisations_changed: int = 0
     batch_id: int | None = None
     dry_run: bool = False
     changes: list[str] = field(default_factory=list)
@@ -187,7 +188,7 @@ class ImportSummary:
     @property
     def changed(self) -> bool:
         return bool(self.assets_added or self.assets_updated or self.events_added or self.aliases_added
-                    or self.facts_added)
+                    or self.facts_added or self.organisations_changed)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self) | {"changed": self.changed}
@@ -203,6 +204,8 @@ class ImportSummary:
             parts.append(f"{self.aliases_added} alias(es)")
         if self.facts_added or self.facts_known:
             parts.append(f"{self.facts_added} new fact(s) ({self.facts_known} already known)")
+        if self.organisations_changed:
+            parts.append(f"{self.organisations_changed} organisation(s) added or changed")
         head = f"{self.file}: " if self.file else ""
         if not self.changed:
             return f"{head}nothing new ({self.events_known} event(s), {self.facts_known} fact(s) already known)"
@@ -607,13 +610,15 @@ class Store:
         *,
         assets: Iterable[Asset] = (),
         facts: Iterable[Fact] = (),
+        organisations: Iterable[Organisation] = (),
         source_file: str | os.PathLike[str] | None = None,
         kind: str = "",
         dry_run: bool = False,
     ) -> ImportSummary:
-        """Assets and facts together, in ONE transaction (a data set folder with facts.csv)."""
+        """Assets, facts and organisations together, in ONE transaction (a data set folder)."""
         asset_list = list(assets)
         fact_list = list(facts)
+        org_list = list(organisations)
         dupes = unique_ids(asset_list)
         if dupes:
             raise InputError(f"duplicate asset id(s) {', '.join(sorted(set(dupes)))}",
@@ -636,6 +641,8 @@ class Store:
                 self._merge_assets(session, asset_list, batch, summary)
             if fact_list:
                 self._merge_facts(session, fact_list, batch, summary)
+            if org_list:
+                summary.organisations_changed = self._merge_organisations(session, org_list)
             if summary.changed:
                 batch.assets_added = summary.assets_added
                 batch.assets_updated = summary.assets_updated
@@ -766,25 +773,25 @@ class Store:
     def add_organisations(self, organisations: Iterable[Organisation], *, dry_run: bool = False) -> int:
         """Insert or update organisations; returns how many rows were added or changed."""
         orgs = list(organisations)
+        return self._write(lambda session: self._merge_organisations(session, orgs), dry_run=dry_run)
 
-        def work(session: Session) -> int:
-            changed = 0
-            now = utcnow()
-            for org in orgs:
-                values = {"name": org.name, "kind": org.kind.value, "city": org.city, "parent_id": org.parent_id,
-                          "aliases": "|".join(org.aliases)}
-                row = session.get(OrganisationRow, org.id)
-                if row is None:
-                    session.add(OrganisationRow(id=org.id, created_at=now, updated_at=now, **values))
-                    changed += 1
-                elif any(getattr(row, k) != v for k, v in values.items()):
-                    for k, v in values.items():
-                        setattr(row, k, v)
-                    row.updated_at = now
-                    changed += 1
-            return changed
-
-        return self._write(work, dry_run=dry_run)
+    @staticmethod
+    def _merge_organisations(session: Session, orgs: list[Organisation]) -> int:
+        changed = 0
+        now = utcnow()
+        for org in orgs:
+            values = {"name": org.name, "kind": org.kind.value, "city": org.city, "parent_id": org.parent_id,
+                      "aliases": "|".join(org.aliases)}
+            row = session.get(OrganisationRow, org.id)
+            if row is None:
+                session.add(OrganisationRow(id=org.id, created_at=now, updated_at=now, **values))
+                changed += 1
+            elif any(getattr(row, k) != v for k, v in values.items()):
+                for k, v in values.items():
+                    setattr(row, k, v)
+                row.updated_at = now
+                changed += 1
+        return changed
 
     # ---- reading
 

@@ -35,8 +35,7 @@ from typing import Any
 from pipecast.domain import Phase
 from pipecast.errors import InputError
 from pipecast.ingest.announcements import read_announcements, resolve_announcements
-from pipecast.ingest.resolve import chongqing_table
-from pipecast.ingest.template import candidate_table
+from pipecast.ingest.resolve import candidate_table, chongqing_table
 from pipecast.rates import bundled_rate_set
 from pipecast.tabular import read_table
 

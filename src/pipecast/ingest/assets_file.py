@@ -56,6 +56,25 @@ def _split_aliases(text: str) -> tuple[str, ...]:
     return tuple(a.strip() for a in text.split("|") if a.strip())
 
 
+def _asset(row: Row, asset_id: str, history: tuple[PhaseEvent, ...]) -> Asset:
+    """The attributes both file shapes share, read from one row."""
+    return Asset(
+        id=asset_id,
+        name=row.get("name") or asset_id,
+        history=history,
+        sponsor=row.get("sponsor"),
+        modality=row.get("modality"),
+        therapeutic_area=row.get("therapeutic_area"),
+        indication=row.get("indication"),
+        target=row.get("target"),
+        nmpa_class=row.get("nmpa_class"),
+        jurisdiction=row.get("jurisdiction") or "CN",
+        aliases=_split_aliases(row.get("aliases")),
+        count=row.positive_int("count"),
+        note=row.get("note"),
+    )
+
+
 def load_assets(path: str | Path, *, today: dt.date | None = None) -> list[Asset]:
     """Read ASSETS.csv/.xlsx; every row becomes one asset whose history is its current phase."""
     today = today or dt.date.today()
@@ -71,23 +90,7 @@ def load_assets(path: str | Path, *, today: dt.date | None = None) -> list[Asset
         start = row.date("phase_start", not_after=today)
         assert start is not None
         event = PhaseEvent(phase, start, _source(row, not_after=today))
-        assets.append(
-            Asset(
-                id=asset_id,
-                name=row.get("name") or asset_id,
-                history=(event,),
-                sponsor=row.get("sponsor"),
-                modality=row.get("modality"),
-                therapeutic_area=row.get("therapeutic_area"),
-                indication=row.get("indication"),
-                target=row.get("target"),
-                nmpa_class=row.get("nmpa_class"),
-                jurisdiction=row.get("jurisdiction") or "CN",
-                aliases=_split_aliases(row.get("aliases")),
-                count=row.positive_int("count"),
-                note=row.get("note"),
-            )
-        )
+        assets.append(_asset(row, asset_id, (event,)))
     if not assets:
         raise InputError("no candidates in file", file=str(path), expected="at least one data row")
     return assets
@@ -120,23 +123,7 @@ def load_dataset(folder: str | Path, *, today: dt.date | None = None) -> list[As
     for asset_id, row in known.items():
         if not history[asset_id]:
             raise row.error("id", f"asset {asset_id!r} has no event in events.csv", "at least one phase event")
-        assets.append(
-            Asset(
-                id=asset_id,
-                name=row.get("name") or asset_id,
-                history=tuple(history[asset_id]),
-                sponsor=row.get("sponsor"),
-                modality=row.get("modality"),
-                therapeutic_area=row.get("therapeutic_area"),
-                indication=row.get("indication"),
-                target=row.get("target"),
-                nmpa_class=row.get("nmpa_class"),
-                jurisdiction=row.get("jurisdiction") or "CN",
-                aliases=_split_aliases(row.get("aliases")),
-                count=row.positive_int("count"),
-                note=row.get("note"),
-            )
-        )
+        assets.append(_asset(row, asset_id, tuple(history[asset_id])))
     return assets
 
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pipecast.domain import Asset, Phase, PhaseEvent, normalise_name
 from pipecast.errors import InputError
-from pipecast.ingest.resolve import AliasConflict, AliasTable, chongqing_table, keys, match_candidates, resolve
+from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
 from pipecast.ingest.trials import DEFAULT_REGION, RowWarning, TrialRecord, derive_history, region_reasons
 from pipecast.store import Store
 
@@ -101,35 +101,8 @@ def region_pattern(region: str | None) -> str | None:
 
 
 def build_alias_table(assets: Sequence[Asset], bundled: AliasTable | None = None) -> AliasTable:
-    """Drug aliases of the store's candidates, then the bundled table's, mapped onto store ids.
-
-    A bundled entry whose aliases name a stored candidate is filed under that candidate's id; one that
-    names none keeps its bundled id. Aliases that would mean two ids are left out (never guessed).
-    """
-    table = AliasTable()
-    for asset in assets:
-        for name in dict.fromkeys((asset.id, asset.name, *asset.aliases)):
-            if name.strip():
-                try:
-                    table.add(name, "drug", asset.id, source="store")
-                except AliasConflict:
-                    continue
-                except InputError:
-                    continue
-    bundled = bundled if bundled is not None else chongqing_table()
-    stored = {a.id for a in assets}
-    for canonical in sorted(bundled.ids("drug")):
-        names = bundled.aliases_of(canonical)
-        targets = {resolve(n, table) for n in names} - {None}
-        target = next(iter(targets)) if len(targets) == 1 else canonical
-        if target not in stored and canonical != target:
-            target = canonical
-        for name in names:
-            try:
-                table.add(name, "drug", str(target), source="bundled")
-            except InputError:
-                continue
-    return table
+    """Drug aliases of the store's candidates, then the bundled table's, mapped onto store ids."""
+    return candidate_table(((a.id, (a.name, *a.aliases)) for a in assets), bundled)
 
 
 def unresolved_id(kind: str, name: str) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -357,3 +357,34 @@ def resolve(
     if len(matches) > 1 and round(matches[0].score - matches[1].score, 6) <= margin:
         return None
     return matches[0].asset_id
+
+
+def candidate_table(named: Iterable[tuple[str, Sequence[str]]], bundled: AliasTable | None = None) -> AliasTable:
+    """Aliases of known candidates `(id, names)`, then the bundled table's, filed under those ids.
+
+    A bundled entry whose aliases resolve to exactly one known candidate joins it; one that names none keeps
+    its bundled id. An alias that would mean two ids is left out: it never decides anything.
+    """
+    table = AliasTable()
+    known: set[str] = set()
+    for asset_id, names in named:
+        known.add(asset_id)
+        for name in dict.fromkeys((asset_id, *names)):
+            if name.strip():
+                try:
+                    table.add(name, "drug", asset_id, source="known")
+                except InputError:
+                    continue
+    bundled = bundled if bundled is not None else chongqing_table()
+    for canonical in sorted(bundled.ids("drug")):
+        names = bundled.aliases_of(canonical)
+        targets = {resolve(n, table) for n in names} - {None}
+        target = next(iter(targets)) if len(targets) == 1 else canonical
+        if target not in known:
+            target = canonical
+        for name in names:
+            try:
+                table.add(name, "drug", str(target), source="bundled")
+            except InputError:
+                continue
+    return table

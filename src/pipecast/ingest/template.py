@@ -27,14 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from pipecast.domain import Asset, PhaseEvent, Source, UnknownPhaseError, normalise_name, parse_phase
 from pipecast.errors import InputError
-from pipecast.ingest.resolve import AliasTable, chongqing_table, keys, match_candidates, resolve
+from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
 from pipecast.store import Store
 from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Row, parse_date, read_table
 
@@ -184,37 +184,6 @@ class FileImportSummary:
             f"{self.events_added} event(s) ({self.events_known} already known), "
             f"{self.candidates_updated} candidate(s) updated; {len(self.unresolved)} unresolved"
         )
-
-
-def candidate_table(named: Iterable[tuple[str, Sequence[str]]], bundled: AliasTable | None = None) -> AliasTable:
-    """Aliases of known candidates `(id, names)`, then the bundled table's, filed under those ids.
-
-    A bundled entry whose aliases resolve to exactly one known candidate joins it; one that names none keeps
-    its bundled id. An alias that would mean two ids is left out: it never decides anything.
-    """
-    table = AliasTable()
-    known: set[str] = set()
-    for asset_id, names in named:
-        known.add(asset_id)
-        for name in dict.fromkeys((asset_id, *names)):
-            if name.strip():
-                try:
-                    table.add(name, "drug", asset_id, source="known")
-                except InputError:
-                    continue
-    bundled = bundled if bundled is not None else chongqing_table()
-    for canonical in sorted(bundled.ids("drug")):
-        names = bundled.aliases_of(canonical)
-        targets = {resolve(n, table) for n in names} - {None}
-        target = next(iter(targets)) if len(targets) == 1 else canonical
-        if target not in known:
-            target = canonical
-        for name in names:
-            try:
-                table.add(name, "drug", str(target), source="bundled")
-            except InputError:
-                continue
-    return table
 
 
 def store_table(store: Store, bundled: AliasTable | None = None) -> tuple[dict[str, Asset], AliasTable]:

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipecast.commands.common import DEFAULT_RATES, RatesOption
 from pipecast.errors import PipecastError
 from pipecast.settings import AppContext, from_env, setting
 
@@ -53,15 +54,6 @@ AssetsOpt = Annotated[
         "or a data-set folder. Without it the store (--db) is forecast.",
     ),
 ]
-RatesOpt = Annotated[
-    str,
-    typer.Option(
-        "--rates",
-        help=setting("rates").help + " RATES.csv columns: phase,p_success,median_months,p90_months"
-        "[,therapeutic_area,modality].",
-        envvar=setting("rates").env,
-    ),
-]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the pipeline is seen from (default today).")]
 YearsOpt = Annotated[
     str | None, typer.Option("--years", help="Forecast years, e.g. 2025-2031 (default: as-of year + 6).")
@@ -77,7 +69,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines i
 def forecast(
     ctx: typer.Context,
     assets: AssetsOpt = None,
-    rates: RatesOpt = setting("rates").default,
+    rates: RatesOption = DEFAULT_RATES,
     as_of: AsOfOpt = None,
     years: YearsOpt = None,
     target: TargetOpt = None,

@@ -7,14 +7,26 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from pipecast.errors import InputError
-from pipecast.settings import AppContext
+from pipecast.settings import AppContext, setting
 from pipecast.store import Store, resolve_url
 from pipecast.tabular import parse_date
+
+#: The rate-set option every forecasting command takes, with its default and variable from the settings table.
+RatesOption = Annotated[
+    str,
+    typer.Option(
+        "--rates",
+        help=setting("rates").help + " RATES.csv columns: phase,p_success,median_months,p90_months"
+        "[,therapeutic_area,modality].",
+        envvar=setting("rates").env,
+    ),
+]
+DEFAULT_RATES = setting("rates").default
 
 
 def app_context(ctx: typer.Context) -> AppContext:
@@ -40,6 +52,16 @@ def open_store(ctx: typer.Context, *, preview: bool = False) -> Iterator[Store]:
 
 def echo_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def print_import_summary(summary: Any, as_json: bool, notes: list[str]) -> None:
+    """An import's summary: JSON for machines, or its one-line description, its changes and `notes`."""
+    if as_json:
+        echo_json(summary.as_dict())
+        return
+    typer.echo(summary.describe())
+    for line in [*summary.changes, *notes]:
+        typer.echo(f"  {line}")
 
 
 def parse_date_option(text: str | None, option: str = "--as-of") -> dt.date | None:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option
+from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option, print_import_summary
 from pipecast.errors import InputError
 from pipecast.ingest.quality import DEFAULT_STALE_YEARS, check_all, published_clinical_count
 from pipecast.ingest.registry_import import Kind, import_registry
@@ -36,14 +36,8 @@ def _ingest(ctx: typer.Context, kind: Kind, path: Path, region: str | None, dry_
         raise InputError("file not found", file=str(path))
     with open_store(ctx, preview=dry_run) as store:
         summary = import_registry(store, kind, path, region=region, dry_run=dry_run, sites=sites)
-    if as_json or app_context(ctx).json_output:
-        echo_json(summary.as_dict())
-        return
-    typer.echo(summary.describe())
-    for line in summary.changes:
-        typer.echo(f"  {line}")
-    for warning in summary.warnings:
-        typer.echo(f"  warning: {warning}")
+    print_import_summary(summary, as_json or app_context(ctx).json_output,
+                         [f"warning: {warning}" for warning in summary.warnings])
 
 
 def ingest_ctgov(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
@@ -65,14 +59,8 @@ def ingest_nmpa(ctx: typer.Context, path: PathArgument, region: RegionOption = N
 
 
 def _report_file(ctx: typer.Context, summary: FileImportSummary, as_json: bool) -> None:
-    if as_json or app_context(ctx).json_output:
-        echo_json(summary.as_dict())
-        return
-    typer.echo(summary.describe())
-    for line in summary.changes:
-        typer.echo(f"  {line}")
-    for asset_id in summary.unresolved:
-        typer.echo(f"  unresolved: {asset_id} (new candidate; confirm or merge)")
+    notes = [f"unresolved: {asset_id} (new candidate; confirm or merge)" for asset_id in summary.unresolved]
+    print_import_summary(summary, as_json or app_context(ctx).json_output, notes)
 
 
 def ingest_template(

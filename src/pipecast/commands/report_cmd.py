@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pipecast.settings import from_env, setting
+from pipecast.commands.common import DEFAULT_RATES, RatesOption
 
 #: The plan's target used when --target is not given: 1 to 3 approvals in each year from 2027 to 2030.
 DEFAULT_TARGET = "2027-2030:1-3"
@@ -19,15 +19,6 @@ AssetsOpt = Annotated[
     typer.Option(
         "--assets",
         help="ASSETS.csv/.xlsx or a data-set folder. Without it the store (--db) is reported.",
-    ),
-]
-RatesOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--rates",
-        help="Rate set: bundled 'global' or 'china', or RATES.csv "
-        "(phase,p_success,median_months,p90_months[,therapeutic_area,modality]). "
-        f"Default: ${setting('rates').env} or 'china'.",
     ),
 ]
 AsOfOpt = Annotated[
@@ -50,7 +41,7 @@ def report(
     ctx: typer.Context,
     out: OutOpt = Path("report.html"),
     assets: AssetsOpt = None,
-    rates: RatesOpt = None,
+    rates: RatesOption = DEFAULT_RATES,
     as_of: AsOfOpt = None,
     years: YearsOpt = None,
     target: TargetOpt = DEFAULT_TARGET,
@@ -73,7 +64,7 @@ def report(
     db = getattr(ctx.obj, "db", "") or None
     result = run_forecast(
         str(assets) if assets else None,
-        rates=rates or from_env("rates"),
+        rates=rates,
         as_of=as_of,
         years=years,
         db=db,

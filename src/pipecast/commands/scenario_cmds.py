@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pipecast.commands.common import DEFAULT_RATES, RatesOption
+
 console = Console()
 
 AssetsOpt = Annotated[
@@ -24,7 +26,6 @@ EngineOpt = Annotated[str, typer.Option("--engine", help="numpy, dask or jax.")]
 SchedulerOpt = Annotated[
     str | None, typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT (default: a local cluster).")
 ]
-RatesOpt = Annotated[str, typer.Option("--rates", help="Rate set when a scenario names none: global, china or a CSV.")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date the pipeline is seen from (default today).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -51,7 +52,7 @@ def register(app: typer.Typer) -> None:
         others: Annotated[list[Path], typer.Argument(help="Scenarios to compare with it.")],
         target: TargetOpt,
         assets: AssetsOpt = None,
-        rates: RatesOpt = "china",
+        rates: RatesOption = DEFAULT_RATES,
         as_of: AsOfOpt = None,
         paths: PathsOpt = 10_000,
         seed: SeedOpt = 0,
@@ -106,7 +107,7 @@ def register(app: typer.Typer) -> None:
         high: Annotated[float | None, typer.Option("--high", help="Upper bound of the lever.")] = None,
         base: Annotated[Path | None, typer.Option("--base", help="Scenario the lever is applied to.")] = None,
         assets: AssetsOpt = None,
-        rates: RatesOpt = "china",
+        rates: RatesOption = DEFAULT_RATES,
         as_of: AsOfOpt = None,
         paths: PathsOpt = 4000,
         seed: SeedOpt = 0,

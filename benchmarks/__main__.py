@@ -8,7 +8,13 @@ import platform
 import sys
 from pathlib import Path
 
-MODULES = ("benchmarks.bench_exact", "benchmarks.bench_montecarlo", "benchmarks.bench_ingest")
+MODULES = (
+    "benchmarks.bench_startup",
+    "benchmarks.bench_exact",
+    "benchmarks.bench_montecarlo",
+    "benchmarks.bench_ingest",
+    "benchmarks.bench_backtest",
+)
 
 
 def main() -> int:

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import special
 
 from pipecast.domain import PIPELINE_PHASES, Portfolio
-from pipecast.forecast import forecast_portfolio
+from pipecast.engines import forecast_portfolio
 from pipecast.rates import RateSet, bundled_rate_set
 
 AS_OF = dt.date(2025, 11, 1)

@@ -15,6 +15,28 @@ from pathlib import Path
 import pytest
 
 PG_ROOT = Path("/usr/lib/postgresql")
+
+#: Skips that mean a required component is missing: under CI=true they fail the run instead.
+REQUIRED_COMPONENT_MARKERS = ("postgres", "browser", "shared_data")
+REQUIRED_COMPONENT_WORDS = ("postgresql", "chromium", "playwright", "shared")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under CI=true a database, browser or shared-data test that skips is a failure, not a quiet pass."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (_in_ci() and report.skipped):
+        return
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr).lower()
+    marked = any(item.get_closest_marker(name) for name in REQUIRED_COMPONENT_MARKERS)
+    if marked or any(word in reason for word in REQUIRED_COMPONENT_WORDS):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which requires every component: {reason}"
 PG_PREFERRED = PG_ROOT / "15" / "bin"
 
 

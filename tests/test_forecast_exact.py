@@ -11,13 +11,13 @@ import pytest
 from scipy import stats
 
 from pipecast.domain import Asset, Phase, PhaseEvent, Portfolio
-from pipecast.forecast import forecast_portfolio, poisson_binomial
-from pipecast.forecast.joint import (
+from pipecast.engines import forecast_portfolio, poisson_binomial
+from pipecast.engines.joint import (
     joint_count_distribution,
     probability_all_years_in_band,
     probability_at_least_one_each_year,
 )
-from pipecast.forecast.poibin import _direct
+from pipecast.engines.poibin import _direct
 from pipecast.rates import Duration, RateRow, RateSet
 from pipecast.targets import parse_target
 

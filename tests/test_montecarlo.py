@@ -14,8 +14,8 @@ import pytest
 
 from pipecast.domain import Asset, Phase, PhaseEvent, Portfolio
 from pipecast.errors import EngineError, InputError, MissingExtraError
-from pipecast.forecast.exact import forecast_portfolio
-from pipecast.forecast.montecarlo import Correlation, MonteCarloForecast, simulate
+from pipecast.engines.exact import forecast_portfolio
+from pipecast.engines.montecarlo import Correlation, MonteCarloForecast, simulate
 from pipecast.rates import bundled_rate_set
 from pipecast.synthetic import synthetic_portfolio
 from pipecast.targets import parse_target

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipecast.domain import Phase, UnknownPhaseError, parse_phase
-from pipecast.forecast import poisson_binomial
-from pipecast.forecast.joint import probability_all_years_in_band
+from pipecast.engines import poisson_binomial
+from pipecast.engines.joint import probability_all_years_in_band
 from pipecast.rates import Duration
 from pipecast.tabular import parse_date
 

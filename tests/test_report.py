@@ -13,7 +13,7 @@ import pytest
 from pipecast.domain import Asset, Phase, PhaseEvent
 from pipecast.errors import InputError
 from pipecast.facade import forecast as run_forecast
-from pipecast.forecast.result import Forecast
+from pipecast.engines.result import Forecast
 from pipecast.rates import Duration, RateRow, RateSet
 from pipecast.report import render_report, write_report
 from pipecast.targets import Target, parse_target

@@ -10,7 +10,7 @@ import pytest
 
 from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent
 from pipecast.errors import InputError
-from pipecast.forecast.montecarlo import Entrants, entrant_year_means
+from pipecast.engines.montecarlo import Entrants, entrant_year_means
 from pipecast.rates import Duration, RateRow, RateSet, bundled_rate_set
 from pipecast.scenarios import apply, compare, load_scenario, parse_scenario, solve
 from pipecast.synthetic import synthetic_assets

@@ -4,9 +4,9 @@
     >>> result = pipecast.forecast(assets="ASSETS.csv", rates="global", as_of="2025-11-01")  # doctest: +SKIP
 """
 
-from pipecast import forecast
 from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Portfolio, Source, parse_phase
 from pipecast.errors import InputError, PipecastError
+from pipecast.facade import forecast
 from pipecast.targets import Target, parse_target
 
 __version__ = "0.1.0"

@@ -35,6 +35,9 @@ COMMAND_MODULES = (
     "pipecast.commands.report_cmd",
     "pipecast.commands.ingest_cmds",
     "pipecast.commands.scenario_cmds",
+    "pipecast.commands.verify_cmd",
+    "pipecast.commands.backtest_cmd",
+    "pipecast.commands.rates_cmd",
 )
 
 
@@ -114,7 +117,7 @@ def forecast(
     if method not in ("exact", "montecarlo"):
         raise InputError(f"unknown method {method!r}", field="--method", expected="exact or montecarlo")
     if method == "montecarlo":
-        from pipecast.forecast.montecarlo import Correlation, parse_group_rho, simulate
+        from pipecast.engines.montecarlo import Correlation, parse_group_rho, simulate
 
         when = resolve_as_of(as_of)
         chosen = load_portfolio_assets(str(assets) if assets else None, ctx.obj.db or None, when)

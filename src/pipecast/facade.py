@@ -15,10 +15,11 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pipecast.clock import today
 from pipecast.domain import Asset, Portfolio
 from pipecast.errors import InputError
-from pipecast.forecast.exact import forecast_portfolio
-from pipecast.forecast.result import Forecast
+from pipecast.engines.exact import forecast_portfolio
+from pipecast.engines.result import Forecast
 from pipecast.rates import BUNDLED_RATE_SETS, RateSet, bundled_rate_set, load_rate_set
 from pipecast.tabular import parse_date
 from pipecast.targets import parse_years
@@ -38,7 +39,7 @@ def resolve_rates(rates: str | Path | RateSet | None) -> RateSet:
 
 def resolve_as_of(as_of: str | dt.date | None) -> dt.date:
     if as_of is None:
-        return dt.date.today()
+        return today()
     if isinstance(as_of, dt.date):
         return as_of
     try:
@@ -68,7 +69,7 @@ def load_portfolio_assets(assets: str | Path | Sequence[Asset] | None, db: str |
         from pipecast.ingest.assets_file import load_assets, load_dataset
 
         if path.is_dir():
-            return load_dataset(path, today=max(as_of, dt.date.today()))
+            return load_dataset(path, today=max(as_of, today()))
         return load_assets(path, today=as_of)
     return list(assets)
 

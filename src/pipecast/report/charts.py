@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pipecast.forecast.result import Forecast
+from pipecast.engines.result import Forecast
 from pipecast.report.format import FUNNEL_PHASES, band_label, esc, format_probability
 from pipecast.report.style import BLUE, FONT_STACK, IN_BAND, OUT_BAND, TARGET_FILL
 from pipecast.targets import Target

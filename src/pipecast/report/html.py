@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipecast.errors import InputError
-from pipecast.forecast.result import Forecast, TargetCheck
+from pipecast.engines.result import Forecast, TargetCheck
 from pipecast.rates import BUNDLED_RATE_SETS
 from pipecast.report.charts import fan_figure, funnel_figure, pmf_figure
 from pipecast.report.format import (

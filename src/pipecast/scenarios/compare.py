@@ -21,7 +21,7 @@ import numpy as np
 
 from pipecast.domain import Asset
 from pipecast.errors import InputError
-from pipecast.forecast.montecarlo import MonteCarloForecast, simulate
+from pipecast.engines.montecarlo import MonteCarloForecast, simulate
 from pipecast.rates import RateSet
 from pipecast.scenarios.levers import Scenario, apply, load_scenario
 from pipecast.targets import Target

@@ -42,7 +42,7 @@ import yaml
 
 from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent, Portfolio, UnknownPhaseError, parse_phase
 from pipecast.errors import InputError, PipecastError
-from pipecast.forecast.montecarlo import GROUP_KINDS, Correlation, Entrants
+from pipecast.engines.montecarlo import GROUP_KINDS, Correlation, Entrants
 from pipecast.rates import BUNDLED_RATE_SETS, Duration, RateRow, RateSet, bundled_rate_set, load_rate_set
 from pipecast.rates.rateset import DAYS_PER_MONTH
 from pipecast.targets import TARGET_FORM, Target, parse_target

@@ -9,8 +9,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from pipecast.domain import Asset, Phase, Portfolio
-from pipecast.forecast.result import Forecast
-from pipecast.forecast.timing import Profile, YearWindows, approval_year_probabilities
+from pipecast.engines.result import Forecast
+from pipecast.engines.timing import Profile, YearWindows, approval_year_probabilities
 from pipecast.rates import RateSet
 
 

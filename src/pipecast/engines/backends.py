@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pipecast.errors import EngineError, InputError, MissingExtraError
-from pipecast.forecast.montecarlo import Draws, Plan, run_blocks
+from pipecast.engines.montecarlo import Draws, Plan, run_blocks
 
 ENGINES = ("numpy", "dask", "jax")
 #: Seconds to wait for a dask scheduler before giving up.
@@ -138,7 +138,7 @@ class JaxBackend:
         return compiled
 
     def tally(self, plan: Plan, d: Draws) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        from pipecast.forecast.montecarlo import finish_hits
+        from pipecast.engines.montecarlo import finish_hits
 
         copula = plan.z is not None
         table = plan.z if copula else plan.thresholds

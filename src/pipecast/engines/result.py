@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from pipecast.domain import Asset, Phase
-from pipecast.forecast.joint import probability_all_years_in_band
-from pipecast.forecast.poibin import poisson_binomial
+from pipecast.engines.joint import probability_all_years_in_band
+from pipecast.engines.poibin import poisson_binomial
 from pipecast.rates import RateSet
 from pipecast.targets import Target
 
@@ -67,6 +67,12 @@ class Forecast:
     rate_set: RateSet
     method: str = "exact"
     mc_error: dict[str, Any] | None = None
+    #: Latest dated event or fact the forecast used (filled in by the facade).
+    data_as_of: dt.date | None = None
+    #: Plain-text warnings for the reader (stale data, ...); empty when none.
+    warnings: tuple[str, ...] = ()
+    #: Candidates that `check` flags as stale.
+    stale_ids: frozenset[str] = frozenset()
 
     @cached_property
     def outlooks(self) -> list[YearOutlook]:
@@ -140,6 +146,7 @@ class Forecast:
                     "phase_start": asset.phase_start.isoformat(),
                     "count": int(asset.count),
                     "p_approval": float(self.p_approval[i]),
+                    "stale": asset.id in self.stale_ids,
                     "by_year": {str(y): float(self.probabilities[i, j]) for j, y in enumerate(self.years)},
                 }
             )
@@ -148,6 +155,8 @@ class Forecast:
     def to_json(self, target: Target | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "as_of": self.as_of.isoformat(),
+            "data_as_of": self.data_as_of.isoformat() if self.data_as_of is not None else None,
+            "warnings": list(self.warnings),
             "method": self.method,
             "rate_set": {
                 "name": self.rate_set.name,

@@ -53,15 +53,15 @@ from scipy import special, stats
 
 from pipecast.domain import Asset, Phase, Portfolio, parse_phase
 from pipecast.errors import EngineError, InputError
-from pipecast.forecast.exact import candidate_year_matrix, year_windows
-from pipecast.forecast.result import (
+from pipecast.engines.exact import candidate_year_matrix, year_windows
+from pipecast.engines.result import (
     TOP_CONTRIBUTORS,
     Contribution,
     Forecast,
     TargetCheck,
     YearOutlook,
 )
-from pipecast.forecast.timing import sum_of_durations
+from pipecast.engines.timing import sum_of_durations
 from pipecast.rates import RateSet
 from pipecast.targets import Target
 
@@ -655,7 +655,7 @@ def simulate(
     `engine` is "numpy", "dask" (scheduler: None for a LocalCluster, "tcp://host:port", or a
     distributed Client) or "jax".
     """
-    from pipecast.forecast.backends import get_backend
+    from pipecast.engines.backends import get_backend
 
     corr = correlation or Correlation()
     keep = (target is None) if keep_paths is None else keep_paths

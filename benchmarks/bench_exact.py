@@ -15,7 +15,8 @@ from scipy import special
 
 from pipecast.domain import PIPELINE_PHASES, Portfolio
 from pipecast.engines import forecast_portfolio
-from pipecast.rates import RateSet, bundled_rate_set
+from pipecast.loading.rates import bundled_rate_set
+from pipecast.rates import RateSet
 
 AS_OF = dt.date(2025, 11, 1)
 YEARS = list(range(2026, 2036))

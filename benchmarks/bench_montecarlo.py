@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from pipecast.engines.montecarlo import Correlation, build_plan, run_blocks, simulate
-from pipecast.rates import bundled_rate_set
+from pipecast.loading.rates import bundled_rate_set
 from pipecast.synthetic import synthetic_portfolio
 from pipecast.targets import parse_target
 

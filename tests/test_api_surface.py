@@ -23,15 +23,53 @@ def test_public_names_are_pinned() -> None:
     assert callable(pipecast.forecast)
 
 
-def test_every_setting_is_documented_in_the_readme_and_the_help() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    out = subprocess.run([sys.executable, "-m", "pipecast.cli", "forecast", "--help"], capture_output=True,
-                         text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
-    root_help = subprocess.run([sys.executable, "-m", "pipecast.cli", "--help"], capture_output=True, text=True,
-                               env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+def _help(*command: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "pipecast.cli", *[c for c in command if c], "--help"],
+                         capture_output=True, text=True, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"}, check=False)
+    assert out.returncode == 0, out.stderr
+    return " ".join(out.stdout.split())
+
+
+def test_every_setting_is_documented_and_each_option_shows_its_default_and_variable() -> None:
+    """docs/settings.md is the settings table (regenerated from it), and the README or docs name every
+    variable; each option's --help shows the table's default and variable."""
+    from pipecast.settings import markdown
+
+    docs = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
+    assert docs == markdown(), "docs/settings.md is out of date: python -m pipecast.settings > docs/settings.md"
     for item in SETTINGS:
-        assert item.env in readme, f"{item.env} is not documented in README.md"
-        assert f"--{item.name}" in out.stdout + root_help.stdout
+        assert f"`{item.env}`" in docs
+        for command in item.commands:
+            text = _help(*command.split())
+            assert item.option in text, f"{item.option} missing from pipecast {command} --help"
+            assert item.env in text, f"{item.env} missing from pipecast {command} --help"
+            if item.default:
+                assert f"default: {item.default}" in text
+
+
+def test_the_readme_points_to_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [item.env for item in SETTINGS if item.env not in readme]
+    assert "docs/settings.md" in readme or not missing, f"README.md names neither docs/settings.md nor {missing}"
+
+
+def test_the_settings_table_is_the_only_place_defaults_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing a setting's variable changes what the API does: the default is read from the table."""
+    from pipecast import facade
+    from pipecast.settings import int_value
+
+    monkeypatch.setenv("PIPECAST_YEARS_AHEAD", "2")
+    import datetime as dt
+
+    assert facade.resolve_years(None, dt.date(2026, 3, 1)) == [2026, 2027, 2028]
+    monkeypatch.setenv("PIPECAST_PATHS", "0")
+    with pytest.raises(PipecastError, match="PIPECAST_PATHS"):
+        int_value("paths")
+    monkeypatch.setenv("PIPECAST_TODAY", "2024-02-29")
+    from pipecast.clock import today
+
+    assert today() == dt.date(2024, 2, 29)
+    assert facade.resolve_as_of(None) == dt.date(2024, 2, 29)
 
 
 def test_a_broken_database_file_is_a_store_error_not_a_library_exception(tmp_path: Path) -> None:
@@ -42,7 +80,7 @@ def test_a_broken_database_file_is_a_store_error_not_a_library_exception(tmp_pat
     with pytest.raises(StoreError):
         Store.open(str(bad))
     out = subprocess.run([sys.executable, "-m", "pipecast.cli", "--db", str(bad), "assets", "list"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and str(bad) in out.stderr
 

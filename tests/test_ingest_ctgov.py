@@ -7,12 +7,11 @@ import json
 import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pipecast.domain import Phase
 from pipecast.errors import InputError
-from pipecast.ingest.ctgov import fetch, iter_zip, parse_study, read_ctgov
+from pipecast.ingest.ctgov import iter_zip, parse_study, read_ctgov
 
 CTGOV = Path(__file__).parent / "data" / "registry" / "ctgov"
 PAGE1 = CTGOV / "biomcp_search_phelan_limit5_20260811.json"
@@ -148,55 +147,20 @@ def test_bulk_zip_is_streamed_member_by_member(tmp_path: Path) -> None:
         read_ctgov(bad)
 
 
-def recorded_api(requests: list[httpx.Request]):
-    """Replays the real pagination pair; a third page (the real second page also has a token) is empty."""
-    token1 = raw(PAGE1)["nextPageToken"]
-    token2 = raw(PAGE2)["nextPageToken"]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        token = request.url.params.get("pageToken")
-        if token is None:
-            return httpx.Response(200, content=PAGE1.read_bytes())
-        if token == token1:
-            return httpx.Response(200, content=PAGE2.read_bytes())
-        if token == token2:
-            return httpx.Response(200, json={"studies": []})
-        return httpx.Response(400, text="bad token")
-
-    return handler
-
-
-def test_fetch_follows_next_page_token_with_recorded_pages() -> None:
-    requests: list[httpx.Request] = []
-    records = fetch({"query.cond": "Phelan-McDermid"}, transport=recorded_api(requests), page_size=5)
+def test_recorded_pagination_pair_parses_every_study() -> None:
+    """The two recorded API pages (a search and its next page) read as files: every study, in order."""
+    records = [r for page in (PAGE1, PAGE2) for r in read_ctgov(page)]
     expected = [
         s["protocolSection"]["identificationModule"]["nctId"]
         for p in (PAGE1, PAGE2)
         for s in raw(p)["studies"]
     ]
-    assert [r.trial_id for r in records] == expected and len(records) == 10
-    assert len(requests) == 3
-    first = requests[0].url
-    assert first.host == "clinicaltrials.gov" and first.path == "/api/v2/studies"
-    assert first.params["query.cond"] == "Phelan-McDermid" and first.params["pageSize"] == "5"
-    assert first.params["format"] == "json"
-    assert requests[1].url.params["pageToken"] == raw(PAGE1)["nextPageToken"]
+    assert [r.trial_id for r in records] == expected
+    assert len(records) == 10
+    assert raw(PAGE1)["nextPageToken"]  # the recording really is a page with a next page
 
 
-def test_fetch_stops_at_max_pages_and_reports_http_errors() -> None:
-    requests: list[httpx.Request] = []
-    records = fetch({}, transport=httpx.MockTransport(recorded_api(requests)), max_pages=1)
-    assert len(records) == 5 and len(requests) == 1
+def test_no_network_fetcher_remains() -> None:
+    import pipecast.ingest.ctgov as ctgov
 
-    def failing(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(503, text="maintenance")
-
-    with pytest.raises(InputError, match="HTTP 503"):
-        fetch({}, transport=failing)
-
-    def truncated(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=PAGE1.read_bytes()[:300])
-
-    with pytest.raises(InputError, match="invalid JSON"):
-        fetch({}, transport=truncated)
+    assert not hasattr(ctgov, "fetch")

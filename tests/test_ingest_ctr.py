@@ -139,18 +139,18 @@ def test_undecodable_file_names_the_file(tmp_path: Path) -> None:
     latin = tmp_path / "latin1.csv"
     latin.write_bytes("ctr_no,drug_name\nCTR1,Caf\xe9 cr\xe8me r\xe9sum\xe9 na\xefve\n".encode("latin-1"))
     with pytest.raises(InputError) as info:
-        read_ctr(latin)
+        read_ctr(latin, today=TODAY)
     assert str(latin) in str(info.value) and "encoding" in str(info.value)
     # Accented letters followed by letters form valid GB18030 pairs: decodable, but not Chinese text.
     sneaky = tmp_path / "sneaky.csv"
     sneaky.write_bytes("ctr_no,drug_name\nCTR1,Genève Zürich Müller Düsseldorf Créteil\n".encode("latin-1"))
     sneaky.read_bytes().decode("gb18030")  # would "succeed" with a naive fallback
     with pytest.raises(InputError, match=r"sneaky\.csv.*GBK"):
-        read_ctr(sneaky)
+        read_ctr(sneaky, today=TODAY)
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(range(128, 256)) * 4)
     with pytest.raises(InputError, match=r"junk\.csv"):
-        read_ctr(junk)
+        read_ctr(junk, today=TODAY)
     # An explicit encoding skips the guessing.
     assert decode("名称".encode("gbk"), "x", "gbk") == "名称"
     with pytest.raises(InputError, match="cannot decode as utf-8"):
@@ -161,22 +161,22 @@ def test_empty_and_header_only_files(tmp_path: Path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="empty"):
-        read_ctr(empty)
+        read_ctr(empty, today=TODAY)
     header_only = write(tmp_path, "", "header.csv")
-    assert read_ctr(header_only).records == []
+    assert read_ctr(header_only, today=TODAY).records == []
 
 
 def test_missing_or_renamed_columns(tmp_path: Path) -> None:
     renamed = tmp_path / "renamed.csv"
     renamed.write_text("登记编号,药物名称\nCTR20230354,GR1501注射液\n", encoding="utf-8")
     with pytest.raises(InputError) as info:
-        read_ctr(renamed)
+        read_ctr(renamed, today=TODAY)
     message = str(info.value)
     assert "row 1" in message and "trial_id" in message and "登记号" in message and "登记编号" in message
     no_drug = tmp_path / "nodrug.csv"
     no_drug.write_text("登记号,适应症\nCTR20230354,狼疮性肾炎\n", encoding="utf-8")
     with pytest.raises(InputError, match="drug"):
-        read_ctr(no_drug)
+        read_ctr(no_drug, today=TODAY)
 
 
 def test_chinese_headers_dates_phases_duplicates_and_warnings(tmp_path: Path) -> None:

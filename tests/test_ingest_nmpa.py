@@ -105,15 +105,15 @@ def test_bad_files(tmp_path: Path) -> None:
     missing = tmp_path / "missing.csv"
     missing.write_text("药品名称,批准日期\n某药,2024-01-01\n", encoding="utf-8")
     with pytest.raises(InputError, match="approval_no"):
-        read_nmpa(missing)
+        read_nmpa(missing, today=TODAY)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(InputError, match="empty"):
-        read_nmpa(empty)
+        read_nmpa(empty, today=TODAY)
     broken = tmp_path / "broken.json"
     broken.write_text('{"批准文号": "国药准字Z20073307", "批准日期": ', encoding="utf-8")
     with pytest.raises(InputError) as info:
-        read_nmpa(broken)
+        read_nmpa(broken, today=TODAY)
     assert "broken.json" in str(info.value) and "line 1" in str(info.value)
     with pytest.raises(InputError, match="not found"):
-        read_nmpa(tmp_path / "nope.json")
+        read_nmpa(tmp_path / "nope.json", today=TODAY)

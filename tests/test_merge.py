@@ -67,7 +67,7 @@ def event_ids(store: Store, asset_id: str, source: Source) -> list[int]:
 
 
 def test_schema_is_at_0002(store: Store) -> None:
-    assert store.schema_version() == "0002"
+    assert store.schema_version() == "0003"
 
 
 def test_merge_folds_history_and_aliases_without_touching_events(store: Store) -> None:
@@ -340,7 +340,8 @@ def test_cli_bad_requests_exit_2_and_write_nothing(db_url: str, args: tuple[str,
 
 def test_registry_import_review_merge_reimport(sqlite_url: str) -> None:
     with Store.open(sqlite_url) as store:
-        kw = {"sites": REG / "trial_site_info_sample.csv", "today": D(2026, 1, 1), "retrieved": D(2025, 6, 1)}
+        kw = {"sites": REG / "trial_site_info_sample.csv", "today": D(2026, 1, 1), "retrieved": D(2025, 6, 1),
+              "region": None}
         import_registry(store, "ctr", REG / "trial_info_sample.csv", **kw)
         store.add_assets([Asset("CQ-SHR", "SHR-A1811", (PhaseEvent(Phase.PHASE1, D(2020, 6, 1)),),
                                 aliases=("trastuzumab rezetecan",))])

@@ -39,6 +39,7 @@ def store(sqlite_url: str):
 
 def _import(store: Store, path: Path = CTR, **kw):
     kw.setdefault("sites", SITES if path == CTR else None)
+    kw.setdefault("region", None)
     return import_registry(store, "ctr", path, today=TODAY, retrieved=RETRIEVED, **kw)
 
 
@@ -75,7 +76,7 @@ def test_dry_run_writes_nothing(store: Store) -> None:
 def test_gbk_copy_imports_the_same(store: Store, tmp_path: Path) -> None:
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes(CTR.read_text(encoding="utf-8").encode("gb18030"))
-    summary = import_registry(store, "ctr", gbk, today=TODAY, retrieved=RETRIEVED, dry_run=True)
+    summary = import_registry(store, "ctr", gbk, region=None, today=TODAY, retrieved=RETRIEVED, dry_run=True)
     assert summary.records_read == 16 and summary.candidates_created >= 5
 
 
@@ -88,7 +89,7 @@ def test_bad_row_is_a_listed_warning(store: Store, tmp_path: Path) -> None:
     rows[3][header.index("publication_date")] = "2023/13/45"
     with bad.open("w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows(rows)
-    summary = import_registry(store, "ctr", bad, today=TODAY, retrieved=RETRIEVED)
+    summary = import_registry(store, "ctr", bad, region=None, today=TODAY, retrieved=RETRIEVED)
     fields = {(w.file, w.row, w.field) for w in summary.warnings}
     assert (str(bad), 3, "phase") in fields or (str(bad), 3, "standard_phase") in fields
     assert (str(bad), 4, "publication_date") in fields
@@ -101,12 +102,12 @@ def test_fatal_error_leaves_store_unchanged(store: Store, tmp_path: Path) -> Non
     broken = tmp_path / "no_id.csv"
     broken.write_text("drug_name_x,phase\nfoo,I期\n", encoding="utf-8")
     with pytest.raises(InputError):
-        import_registry(store, "ctr", broken, today=TODAY)
+        import_registry(store, "ctr", broken, region=None, today=TODAY)
     assert store.table_counts() == before
 
 
 def test_gr1501_resolves_to_bundled_candidate(store: Store) -> None:
-    store.import_data(assets=load_dataset(CHONGQING), source_file=CHONGQING)
+    store.import_data(assets=load_dataset(CHONGQING, today=dt.date(2030, 1, 1)), source_file=CHONGQING)
     before = store.asset("genrix-gr1501")
     summary = _import(store)
     assert summary.resolved.get("GR1501注射液") == "genrix-gr1501"
@@ -129,7 +130,7 @@ def test_shared_2013_2018_slice(store: Store, tmp_path: Path) -> None:
     part = tmp_path / "slice.csv"
     with BIG.open(encoding="utf-8-sig") as src:
         part.write_text("".join(islice(src, 301)), encoding="utf-8")
-    summary = import_registry(store, "ctr", part, today=TODAY, retrieved=RETRIEVED)
+    summary = import_registry(store, "ctr", part, region=None, today=TODAY, retrieved=RETRIEVED)
     assert summary.records_read == 300
     # this scrape has no dates: phased trials are listed warnings, nothing is invented
     assert summary.events_added == 0
@@ -138,9 +139,10 @@ def test_shared_2013_2018_slice(store: Store, tmp_path: Path) -> None:
 
 
 def test_ctgov_and_nmpa_samples(store: Store) -> None:
-    ct = import_registry(store, "ctgov", REG / "ctgov" / "NCT03418623.json", today=TODAY, retrieved=RETRIEVED)
+    ct = import_registry(store, "ctgov", REG / "ctgov" / "NCT03418623.json", region=None, today=TODAY, retrieved=RETRIEVED)
     assert ct.records_read == 1 and ct.candidates_created == 1 and ct.unresolved[0].startswith("ctgov:")
-    nm = import_registry(store, "nmpa", REG / "nmpa" / "nmpa_domestic_drug_detail_example.json", today=TODAY,
+    nm = import_registry(store, "nmpa", REG / "nmpa" / "nmpa_domestic_drug_detail_example.json", region=None,
+                         today=TODAY,
                          retrieved=RETRIEVED)
     assert nm.events_added == 1 and nm.warnings  # re-registration date flagged
 
@@ -160,7 +162,7 @@ def test_cli_ingest_and_check(sqlite_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
     copy = tmp_path / CTR.name
     shutil.copy(CTR, copy)
-    result = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "ctr", str(copy), "--json"])
+    result = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "ctr", str(copy), "--region", "all", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["candidates_created"] > 0 and data["dry_run"] is False
@@ -170,5 +172,5 @@ def test_cli_ingest_and_check(sqlite_url: str, tmp_path: Path) -> None:
     assert "unresolved" in kinds
     bad = runner.invoke(_app(), ["--db", sqlite_url, "check", "--as-of", "soon"])
     assert isinstance(bad.exception, PipecastError)
-    missing = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "nmpa", str(tmp_path / "nope.csv")])
+    missing = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "nmpa", str(tmp_path / "nope.csv"), "--region", "all"])
     assert isinstance(missing.exception, InputError)

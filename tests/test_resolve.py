@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipecast.errors import InputError
-from pipecast.ingest.resolve import (
-    DATA,
-    AliasConflict,
-    AliasTable,
-    chongqing_table,
-    keys,
-    match_candidates,
-    resolve,
-)
+from pipecast.errors import AliasConflict, InputError
+from pipecast.ingest.resolve import DATA, chongqing_table, load_alias_table
+from pipecast.matching import AliasTable, keys, match_candidates, resolve
 
 FACTS = Path("/work/shared/data/chongqing/facts.csv")
 # The aliases of Genrix's IL-17A antibody as facts.csv gives them (entity label and quotes).
@@ -50,8 +43,8 @@ def table() -> AliasTable:
     ],
 )
 def test_gr1501_family_resolves_to_one_id(table: AliasTable, name: str) -> None:
-    assert resolve(name, table) == "GR1501"
-    assert match_candidates(name, table)[0].asset_id == "GR1501"
+    assert resolve(name, table) == "genrix-gr1501"
+    assert match_candidates(name, table)[0].asset_id == "genrix-gr1501"
 
 
 def test_names_not_in_the_facts_are_not_merged(table: AliasTable) -> None:
@@ -60,7 +53,7 @@ def test_names_not_in_the_facts_are_not_merged(table: AliasTable) -> None:
     for name in ("Siliq", "Celitizumab", "brodalumab", "secukinumab", "GR15011", "GR150"):
         assert resolve(name, table) is None, name
     assert all(m.score < 0.9 for m in match_candidates("GR15011", table))
-    assert resolve("GR1801", table) == "GR1801"
+    assert resolve("GR1801", table) == "genrix-gr1801"
 
 
 def test_scores_and_reasons(table: AliasTable) -> None:
@@ -69,10 +62,10 @@ def test_scores_and_reasons(table: AliasTable) -> None:
     form = match_candidates("Xeligekimab Injection", table)[0]
     assert form.score == 0.95 and "dosage" in form.reason
     inside = match_candidates("评价GR1501注射液治疗活动性狼疮性肾炎的II期临床研究", table)
-    assert inside[0].asset_id == "GR1501" and inside[0].score == 0.8 and "contains" in inside[0].reason
+    assert inside[0].asset_id == "genrix-gr1501" and inside[0].score == 0.8 and "contains" in inside[0].reason
     assert resolve("评价GR1501注射液治疗活动性狼疮性肾炎的II期临床研究", table) is None  # review, not merge
     typo = match_candidates("xeligekimb", table)[0]
-    assert typo.asset_id == "GR1501" and typo.score < 0.6 and "check" in typo.reason
+    assert typo.asset_id == "genrix-gr1501" and typo.score < 0.6 and "check" in typo.reason
 
 
 def test_salt_and_dosage_forms() -> None:
@@ -136,7 +129,7 @@ def test_bundled_alias_file_is_well_formed() -> None:
     assert all(r["source"].startswith("http") and r["lang"] in {"en", "zh", "code"} for r in rows)
     wanted = {"org:genrix", "org:precision-bio", "org:fochon", "org:bovax", "org:zhifei"}
     assert wanted <= {r["canonical_id"] for r in rows}
-    assert {r["alias"] for r in rows if r["canonical_id"] == "GR1501"} == set(GR1501_FAMILY) - {"Xeligekimab"}
+    assert {r["alias"] for r in rows if r["canonical_id"] == "genrix-gr1501"} == set(GR1501_FAMILY) - {"Xeligekimab"}
 
 
 @pytest.mark.skipif(not FACTS.exists(), reason="shared reference data not mounted")
@@ -164,9 +157,25 @@ def test_loading_rejects_bad_rows(tmp_path: Path) -> None:
         "alias,kind,canonical_id,lang,source\nGR1501,molecule,GR1501,code,x\n", encoding="utf-8"
     )
     with pytest.raises(InputError) as info:
-        AliasTable.from_csv(bad_kind)
+        load_alias_table(bad_kind)
     assert "row 2" in str(info.value) and "molecule" in str(info.value)
     clash = tmp_path / "b.csv"
     clash.write_text("alias,kind,canonical_id\nGR1501,drug,GR1501\nGR-1501,drug,GR1801\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 3"):
-        AliasTable.from_csv(clash)
+        load_alias_table(clash)
+
+
+def test_alias_ids_are_the_bundled_ids(table: AliasTable) -> None:
+    """Each bundled candidate's names resolve to its own bundled id, so loading order cannot change identity."""
+    with open(Path(__file__).resolve().parents[1] / "src/pipecast/data/chongqing/assets.csv", encoding="utf-8",
+              newline="") as handle:
+        bundled = [r for r in csv.DictReader(handle) if not r["id"].startswith("cohort:")]
+    checked = 0
+    for row in bundled:
+        names = [row["name"], *(a for a in row["aliases"].split("|") if a)]
+        found = {resolve(n, table) for n in names} - {None}
+        if found:
+            assert found == {row["id"]}, (row["id"], found)
+            checked += 1
+    assert checked >= 10
+    assert not table.ids("drug") & {"GR1501", "FCN-159", "pCAR-19B"}  # the old code-style ids are gone

@@ -11,8 +11,10 @@ import pytest
 from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent
 from pipecast.errors import InputError
 from pipecast.engines.montecarlo import Entrants, entrant_year_means
-from pipecast.rates import Duration, RateRow, RateSet, bundled_rate_set
-from pipecast.scenarios import apply, compare, load_scenario, parse_scenario, solve
+from pipecast.loading.rates import bundled_rate_set
+from pipecast.loading.scenarios import compare, load_scenario, solve
+from pipecast.rates import Duration, RateRow, RateSet
+from pipecast.scenarios import apply, parse_scenario
 from pipecast.synthetic import synthetic_assets
 from pipecast.targets import parse_target
 
@@ -41,7 +43,8 @@ def test_faster_review_does_not_lower_p_target() -> None:
     assets = synthetic_assets(120, seed=8, as_of=AS_OF)
     target = parse_target("2026-2029:3+")
     result = compare(
-        EXAMPLES / "base.yaml", [EXAMPLES / "fast-review.yaml"], target, 4000, 1, assets=assets, as_of=AS_OF
+        EXAMPLES / "base.yaml", [EXAMPLES / "fast-review.yaml"], target, 4000, 1, assets=assets, as_of=AS_OF,
+        rates="china",
     )
     base, fast = result.outcomes
     assert fast.difference["all_years_at_least_low"] >= -3 * fast.difference_error["all_years_at_least_low"]
@@ -146,7 +149,7 @@ def test_unknown_candidate_ids(tmp_path: Path) -> None:
         path.write_text(f"levers:\n  {lever}\n", encoding="utf-8")
         scenario = load_scenario(path)
         with pytest.raises(InputError) as info:
-            apply(scenario, assets, "china", AS_OF, 2030)
+            apply(scenario, assets, bundled_rate_set("china"), AS_OF, 2030)
         assert "ids.yaml" in str(info.value) and "no-such-id" in str(info.value)
 
 
@@ -154,7 +157,7 @@ def test_discontinue_and_in_license_keep_positions() -> None:
     assets = synthetic_assets(10, seed=2, as_of=AS_OF)
     doc = {"levers": {"discontinue": [assets[3].id], "in_licensed": [
         {"id": "lic", "phase": "phase3", "date": "2025-01-01"}]}}
-    portfolio, _, _, _ = apply(parse_scenario(doc), assets, "china", AS_OF, 2030)
+    portfolio, _, _, _ = apply(parse_scenario(doc), assets, bundled_rate_set("china"), AS_OF, 2030)
     ids = [a.id for a in portfolio.assets]
     assert ids[-1] == "lic" and ids[3] == assets[3].id
     assert portfolio.assets[3].phase is Phase.DISCONTINUED

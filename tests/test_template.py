@@ -52,7 +52,7 @@ def test_mapping_reads_a_chinese_headed_xlsx(sheet: Path) -> None:
 
 def test_import_resolves_known_names_and_flags_the_rest(store: Store, sheet: Path) -> None:
     summary = import_template(store, sheet, parse_mapping(MAP), today=TODAY)
-    assert summary.resolved == {"赛立奇单抗注射液": "GR1501"}
+    assert summary.resolved == {"赛立奇单抗注射液": "genrix-gr1501"}  # the bundled id, whatever the load order
     assert len(summary.unresolved) == 1 and summary.unresolved[0].startswith("template:")
     new = store.asset(summary.unresolved[0])
     assert "unresolved" in new.note and new.sponsor == "某公司"
@@ -108,7 +108,7 @@ def test_bad_mappings(text: str, words: list[str]) -> None:
 def test_mapped_column_missing_from_file_names_file_and_column(sheet: Path) -> None:
     with pytest.raises(InputError) as err:
         read_template(sheet, parse_mapping("名称=name,阶段=phase,开始=phase_start"), today=TODAY)
-    assert err.value.file == str(sheet) and err.value.field == "开始" and err.value.row == 1
+    assert err.value.file == f"{sheet}, sheet 'Sheet'" and err.value.field == "开始" and err.value.row == 1
 
 
 def test_row_errors_name_file_row_and_column(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_row_errors_name_file_row_and_column(tmp_path: Path) -> None:
                                          ["B", "stage five", "2023-01-01"]])
     with pytest.raises(InputError) as err:
         read_template(path, parse_mapping("名称=name,阶段=phase,起始日期=phase_start"), today=TODAY)
-    assert (err.value.file, err.value.row, err.value.field) == (str(path), 3, "阶段")
+    assert (err.value.file, err.value.row, err.value.field) == (f"{path}, sheet 'Sheet'", 3, "阶段")
     future = _xlsx(tmp_path / "future.xlsx", [["名称", "阶段", "起始日期"], ["A", "II期", "2030-01-01"]])
     with pytest.raises(InputError, match="future") as err:
         read_template(future, parse_mapping("名称=name,阶段=phase,起始日期=phase_start"), today=TODAY)

@@ -163,7 +163,7 @@ def test_real_ctr_record_gives_gr1501_its_phase2_entry() -> None:
         today=D(2024, 1, 1),
     )
     table = chongqing_table()
-    gr1501 = [t for t in result.records if any(resolve(n, table) == "GR1501" for n in t.drug_names)]
+    gr1501 = [t for t in result.records if any(resolve(n, table) == "genrix-gr1501" for n in t.drug_names)]
     assert [t.trial_id for t in gr1501] == ["CTR20230354"]
     assert in_region(gr1501[0], sites=False)  # sponsor 重庆智翔金泰…; none of its 8 sites is in Chongqing
     events = derive_history(gr1501, as_of=D(2024, 1, 1), per_indication=True)

@@ -36,7 +36,7 @@ from pipecast.domain import Phase
 from pipecast.errors import InputError
 from pipecast.ingest.announcements import read_announcements, resolve_announcements
 from pipecast.ingest.resolve import candidate_table, chongqing_table
-from pipecast.rates import bundled_rate_set
+from pipecast.loading.rates import bundled_rate_set
 from pipecast.tabular import read_table
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "pipecast" / "data" / "chongqing"

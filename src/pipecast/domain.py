@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from pipecast.errors import UnknownPhaseError
+
 
 class Phase(enum.StrEnum):
     """Development stages, in order; `discontinued` and `suspended` are terminal states, not stages."""
@@ -94,8 +96,7 @@ _PHASE_RE = re.compile(
 )
 
 
-class UnknownPhaseError(ValueError):
-    """A phase spelling we cannot map; the message lists the accepted forms."""
+# UnknownPhaseError (an InputError and a ValueError) is declared with the other errors in pipecast.errors.
 
 
 ACCEPTED_PHASE_HELP = (
@@ -260,6 +261,17 @@ class Portfolio:
 
     def __len__(self) -> int:
         return len(self.assets)
+
+
+#: Id prefixes of candidates an importer made from a name that matched no known candidate.
+UNRESOLVED_PREFIXES: tuple[str, ...] = ("ctgov:", "ctr:", "nmpa:", "template:", "announcement:")
+#: The word an importer's note begins with for such a candidate ("unresolved name '...' from ...").
+UNRESOLVED_NOTE = "unresolved"
+
+
+def is_unresolved(asset_id: str, note: str = "") -> bool:
+    """Whether a candidate came from a name that matched nothing and awaits review (merge or confirm)."""
+    return asset_id.startswith(UNRESOLVED_PREFIXES) or note.startswith(UNRESOLVED_NOTE + " ")
 
 
 def normalise_name(text: str) -> str:

@@ -1,13 +1,24 @@
-"""The exceptions pipecast raises on purpose.
+"""The exceptions pipecast raises on purpose: every one a PipecastError subclass declared here.
 
-    PipecastError                 anything we expect and can explain
-    ├── InputError                a user's file or argument is wrong: names file, row, field, expectation
-    │   ├── RateSetError          a rate set is incomplete or out of range
-    │   └── TargetError           a target such as "2027-2030:1-3" cannot be parsed
-    ├── StoreError                the database is missing, locked or at an unknown schema version
-    └── EngineError               a computation cannot be done this way (too large, missing extra)
+    PipecastError                   anything we expect and can explain in one sentence
+    ├── InputError                  a user's file, option or setting is wrong: names file, row, field, expectation
+    │   ├── UsageError              the command line itself: an unknown option, a missing or bad option value
+    │   ├── UnknownPhaseError       a phase spelling we cannot map (also a ValueError)
+    │   ├── RateSetError            a rate set is incomplete or out of range
+    │   ├── TargetError             a target such as "2027-2030:1-3", or a year range, cannot be read
+    │   ├── ScenarioError           a scenario or mapping file (YAML) is malformed, over budget or inconsistent
+    │   ├── ResolutionError         a merge, split or undo that cannot be done as asked
+    │   │   └── AliasConflict       an alias would mean two different candidates or organisations
+    │   └── OptionConflictError     options that do not go together (--rho without --method montecarlo)
+    ├── NetworkError                a registry or web source could not be reached or answered badly
+    ├── StoreError                  the database is missing, locked, broken or at an unknown schema version
+    │   └── AppendOnlyError         code or a user tried to change or remove a history row
+    └── EngineError                 a computation cannot be done this way (too large, dates out of range)
+        └── MissingExtraError       an optional dependency (dask, jax, ...) is not installed
 
-The CLI turns each into one line on stderr and exit status 2; the API turns each into one JSON shape.
+The CLI turns each into one line on stderr (`error: ...`) and exit status 2; anything else that escapes is a
+bug. Modules raise these classes (or subclasses declared here), never bare ValueError/RuntimeError, for
+anything a user can cause.
 """
 
 from __future__ import annotations
@@ -44,7 +55,9 @@ class InputError(PipecastError):
             where.append(self.file)
         if self.row is not None:
             where.append(f"row {self.row}")
-        if self.field:
+        if self.field and _is_option_or_variable(self.field):
+            where.append(self.field)
+        elif self.field:
             where.append(f"column {self.field!r}")
         text = ", ".join(where)
         text = f"{text}: {self.message}" if text else self.message
@@ -53,20 +66,77 @@ class InputError(PipecastError):
         return text
 
 
+def _is_option_or_variable(field: str) -> bool:
+    """`--as-of`, `FROM` or `PIPECAST_PATHS` name an option, argument or variable rather than a column."""
+    return field.startswith("-") or (field.isupper() and field.replace("_", "").isalpha())
+
+
+class UsageError(InputError):
+    """The command line is wrong: rendered as `OPTION: message`, e.g. `--paths: expected a positive integer,
+    got 0`."""
+
+    def __init__(self, message: str, *, option: str = "") -> None:
+        self.option = option
+        super().__init__(message)
+
+    def _render(self) -> str:
+        return f"{self.option}: {self.message}" if self.option else self.message
+
+
+class UnknownPhaseError(InputError, ValueError):
+    """A phase spelling we cannot map; the message lists the accepted forms."""
+
+
 class RateSetError(InputError):
-    pass
+    """A rate set is incomplete (a phase without a general row) or a value is out of range."""
 
 
 class TargetError(InputError):
-    pass
+    """A target ("2027-2030:1-3") or a year range ("2025-2031") cannot be read or is out of range."""
+
+
+class ScenarioError(InputError):
+    """A scenario or mapping file is malformed, exceeds the YAML budget, or names an unknown lever."""
+
+
+class ResolutionError(InputError):
+    """A merge, split or undo that cannot be done as asked (unknown id, into itself, undone twice...).
+
+    Raised before anything is committed: the action's transaction writes nothing.
+    """
+
+
+class AliasConflict(ResolutionError):  # noqa: N818 - the established name
+    """An alias would mean two different things."""
+
+
+class OptionConflictError(InputError):
+    """Options that do not go together, or an option that would have no effect (every option takes effect
+    or is an error)."""
+
+    def __init__(self, message: str, *, option: str = "") -> None:
+        self.option = option
+        super().__init__(message)
+
+
+class NetworkError(PipecastError):
+    """A registry or web source could not be reached, timed out, or answered with an error status."""
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        self.url = url
+        super().__init__(f"{url}: {message}" if url else message)
 
 
 class StoreError(PipecastError):
-    pass
+    """The database is missing, locked, not a database, or at a schema version this program does not know."""
+
+
+class AppendOnlyError(StoreError):
+    """Raised when code tries to change or remove a history row (events, facts, resolution actions)."""
 
 
 class EngineError(PipecastError):
-    pass
+    """A computation cannot be done this way (too large, dates out of range, a backend failed)."""
 
 
 class MissingExtraError(EngineError):
@@ -77,3 +147,7 @@ class MissingExtraError(EngineError):
             f"this needs the optional package {module!r}: install it with "
             f"pip install 'pipecast[{extra}]'"
         )
+
+
+class ImportMemoryError(PipecastError):
+    """An import ran out of memory; nothing was written (the store writes in one transaction, after reading)."""

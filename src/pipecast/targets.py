@@ -1,10 +1,9 @@
-"""A plan's target, such as "1-3 approvals a year from 2027 to 2030", parsed from text or a file."""
+"""A plan's target, such as "1-3 approvals a year from 2027 to 2030", parsed from text (files: pipecast.loading)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipecast.errors import TargetError
 
@@ -56,20 +55,6 @@ def parse_target(text: str, *, source: str = "--target") -> Target:
     if high is not None and high < low:
         raise TargetError(f"count range runs backwards in {text!r}", file=source, expected=TARGET_FORM)
     return Target(y1, y2, low, high, text.strip())
-
-
-def load_target(value: str) -> Target:
-    """A target from the command line, or from a file whose first non-comment line is one."""
-    path = Path(value)
-    if path.suffix in (".txt", ".yaml", ".yml") and path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line.startswith("target:"):
-                line = line.split(":", 1)[1].strip().strip("'\"")
-            if line:
-                return parse_target(line, source=str(path))
-        raise TargetError("no target in file", file=str(path), expected=TARGET_FORM)
-    return parse_target(value)
 
 
 def parse_years(text: str, *, source: str = "--years") -> list[int]:

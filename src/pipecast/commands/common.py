@@ -1,4 +1,10 @@
-"""What every command module shares: the app context, the store it opens, JSON output, date options."""
+"""What every command module shares: safe terminal output, the one JSON printer, the shared options (each
+declared once, defaults from the settings table), the app context and the store it opens.
+
+Printing: use `console` / `err_console` (they never interpret Rich markup or emoji codes found in data, and
+show control characters as visible escapes), `echo` for plain lines, `echo_json` for JSON. Build styled
+output with `style=` or `rich.text.Text`, never by pasting data into markup.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +14,23 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
 from pipecast.errors import InputError
-from pipecast.settings import AppContext, setting
-from pipecast.store import Store, resolve_url
-from pipecast.tabular import parse_date
+from pipecast.settings import AppContext, resolve_db, setting
 
-#: The rate-set option every forecasting command takes, with its default and variable from the settings table.
-RatesOption = Annotated[
-    str,
-    typer.Option(
-        "--rates",
-        help=setting("rates").help + " RATES.csv columns: phase,p_success,median_months,p90_months"
-        "[,therapeutic_area,modality].",
-        envvar=setting("rates").env,
-    ),
-]
-DEFAULT_RATES = setting("rates").default
+if TYPE_CHECKING:
+    from pipecast.store import Store
 
+# ---- safe text
 
 _VISIBLE = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 #: Characters a terminal may act on: C0 and C1 controls, DEL, and bidirectional overrides.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
 #: What json.dumps(ensure_ascii=False) leaves raw but a terminal may act on (C0 inside strings it escapes).
 _NON_JSON = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -73,30 +68,12 @@ console = SafeConsole(highlight=False, markup=False, emoji=False)
 err_console = SafeConsole(stderr=True, highlight=False, markup=False, emoji=False)
 
 
-def echo(text: object = "") -> None:
+def echo(text: object = "", *, err: bool = False) -> None:
     """One line of plain output (no Rich), control characters escaped."""
-    typer.echo(safe(text, keep_newlines=True))
+    typer.echo(safe(text, keep_newlines=True), err=err)
 
 
-def app_context(ctx: typer.Context) -> AppContext:
-    obj = ctx.find_object(AppContext)
-    return obj if obj is not None else AppContext()
-
-
-@contextlib.contextmanager
-def open_store(ctx: typer.Context, *, preview: bool = False) -> Iterator[Store]:
-    """The context's store. A preview (dry run) against a SQLite file that does not exist yet uses an
-    empty in-memory store, so that looking never creates the file."""
-    app_ctx = app_context(ctx)
-    url = resolve_url(app_ctx.db or None)
-    if preview and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        store = Store.open("sqlite://")
-    else:
-        store = app_ctx.store()
-    try:
-        yield store
-    finally:
-        store.close()
+# ---- JSON
 
 
 def to_json(data: Any) -> str:
@@ -109,8 +86,12 @@ def to_json(data: Any) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
     return str(value)
 
 
@@ -124,12 +105,150 @@ def print_import_summary(summary: Any, as_json: bool, notes: list[str]) -> None:
     if as_json:
         echo_json(summary.as_dict())
         return
-    typer.echo(summary.describe())
+    echo(summary.describe())
     for line in [*summary.changes, *notes]:
-        typer.echo(f"  {line}")
+        echo(f"  {line}")
+
+
+# ---- option value types: their messages become `error: --OPTION: MESSAGE`
+
+
+class _Number:
+    """A number parser with bounds whose failure reads `expected a positive integer, got 0` (used as a Typer
+    `parser`; Click adds the option's name)."""
+
+    def __init__(self, kind: type[int] | type[float], low: float | None, high: float | None, words: str) -> None:
+        self.kind = kind
+        self.low = low
+        self.high = high
+        self.words = words
+        self.__name__ = words
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, self.kind) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = self.kind(str(value).strip())
+            except ValueError:
+                raise typer.BadParameter(f"expected {self.words}, got {str(value)!r}") from None
+        if number != number or (self.low is not None and number < self.low) or (
+            self.high is not None and number > self.high
+        ):
+            raise typer.BadParameter(f"expected {self.words}, got {value}")
+        return number
+
+
+POSITIVE_INT = _Number(int, 1, None, "a positive integer")
+NON_NEGATIVE_INT = _Number(int, 0, None, "a whole number >= 0")
+NON_NEGATIVE_FLOAT = _Number(float, 0.0, None, "a number >= 0")
+PROBABILITY = _Number(float, 0.0, 1.0, "a probability between 0 and 1")
+
+
+def _help(name: str, text: str = "") -> str:
+    """Help text from the settings table: what it is, its default and its environment variable."""
+    item = setting(name)
+    return f"{text or item.help} [default: {item.describe_default()}; env {item.env}]"
+
+
+# ---- shared options, each declared once (defaults None: the facade reads the settings table, and None
+# tells "not given" apart from "given the default value")
+
+DbOption = Annotated[str | None, typer.Option("--db", help=_help("db"), show_default=False)]
+AssetsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--assets",
+        help="ASSETS.csv/.xlsx (id,name,sponsor,modality,therapeutic_area,phase,phase_start[,count]) "
+        "or a data-set folder. Without it the store (--db) is used.",
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help=f"Date the pipeline is seen from (default today; env {setting('today').env} "
+                 "pins today)."),
+]
+YearsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--years",
+        help="Forecast years, e.g. 2025-2031 (default: the as-of year and "
+        f"{setting('years_ahead').default} more; env {setting('years_ahead').env}). Extended, with a warning, "
+        "to cover every year of --target.",
+    ),
+]
+TargetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="A plan's target, e.g. 2027-2030:1-3 (1 to 3 approvals in each year 2027-2030), or a file holding one.",
+    ),
+]
+ReportTargetOption = Annotated[
+    str | None,
+    typer.Option("--target", help=_help("report_target", "The plan's target, e.g. 2027-2030:1-3, or a file.")),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
+RatesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rates",
+        help=_help("rates", setting("rates").help + " RATES.csv columns: phase,p_success,median_months,p90_months"
+                   "[,therapeutic_area,modality]."),
+    ),
+]
+MethodOption = Annotated[str | None, typer.Option("--method", help=_help("method"))]
+PathsOption = Annotated[
+    int | None, typer.Option("--paths", parser=POSITIVE_INT, help=_help("paths"), show_default=False)
+]
+SolvePathsOption = Annotated[
+    int | None, typer.Option("--paths", parser=POSITIVE_INT, help=_help("solve_paths"), show_default=False)
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", parser=NON_NEGATIVE_INT, help=_help("seed"), show_default=False)
+]
+EngineOption = Annotated[str | None, typer.Option("--engine", help=_help("engine"))]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option("--scheduler", help="Dask scheduler tcp://HOST:PORT (default: a local cluster; --engine dask)."),
+]
+LangOption = Annotated[str | None, typer.Option("--lang", help=_help("language"))]
+
+# ---- context and store
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    obj = ctx.find_object(AppContext)
+    return obj if obj is not None else AppContext()
+
+
+def context_db(ctx: typer.Context) -> str | None:
+    """The database the user chose (--db before or after the command, PIPECAST_DB, PIPECAST_DATA_DIR), or
+    None for the store's default."""
+    return resolve_db(app_context(ctx).db)
+
+
+@contextlib.contextmanager
+def open_store(ctx: typer.Context, *, preview: bool = False) -> Iterator[Store]:
+    """The context's store. A preview (dry run) against a SQLite file that does not exist yet uses an
+    empty in-memory store, so that looking never creates the file."""
+    from pipecast.store import Store, resolve_url
+
+    app_ctx = app_context(ctx)
+    url = resolve_url(resolve_db(app_ctx.db))
+    if preview and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        store = Store.open("sqlite://")
+    else:
+        store = app_ctx.store()
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def parse_date_option(text: str | None, option: str = "--as-of") -> dt.date | None:
+    from pipecast.tabular import parse_date
+
     if text is None or not text.strip():
         return None
     try:

@@ -5,62 +5,117 @@ Errors are PipecastError subclasses; the main CLI prints one line and exits 2.
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option, print_import_summary
+from pipecast import clock
+from pipecast.commands.common import (
+    JsonOption,
+    echo,
+    echo_json,
+    err_console,
+    open_store,
+    parse_date_option,
+    print_import_summary,
+)
 from pipecast.errors import InputError
 from pipecast.ingest.quality import DEFAULT_STALE_YEARS, check_all, published_clinical_count
-from pipecast.ingest.registry_import import Kind, import_registry
-from pipecast.ingest.template import FileImportSummary
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from pipecast.ingest.registry_import import Kind
+    from pipecast.ingest.summary import ImportSummary, Progress
+
 RegionOption = Annotated[
-    str | None,
-    typer.Option("--region", help="Keep only records of this region (重庆 or Chongqing, or a pattern): "
-                                  "sponsor name or a trial site there."),
+    str,
+    typer.Option("--region", help="Required: keep only records of this region, by sponsor name or a trial site "
+                                  "there (NMPA: by holder). 重庆 or Chongqing mean every spelling of Chongqing; "
+                                  "or a regular expression; or all to keep every record."),
 ]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
 PathArgument = Annotated[Path, typer.Argument(help="The registry export (CSV, XLSX, JSON or zip).")]
 SitesOption = Annotated[
     Path | None, typer.Option("--sites", help="China registry only: a separate site file joined on 登记号."),
 ]
+#: The worksheet option of every command that reads a spreadsheet (declared once; import it from here).
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", metavar="NAME", help="XLSX only: the worksheet to read (default: the first; a "
+                                                 "workbook with several sheets gets a warning naming the others)."),
+]
 
 
-def _ingest(ctx: typer.Context, kind: Kind, path: Path, region: str | None, dry_run: bool, as_json: bool,
-            sites: Path | None = None) -> None:
+@contextlib.contextmanager
+def progress_bar(label: str, console: Console | None) -> Iterator[Progress | None]:
+    """A progress display on `console` (stderr) counting records read, or None (no display) without one.
+
+    Transient: it disappears when the import ends, leaving only the summary.
+    """
+    if console is None:
+        yield None
+        return
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    with Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} records"),
+             TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(records: int) -> None:
+            bar.update(task, completed=records)
+
+        yield advance
+
+
+def _progress_console(as_json: bool) -> Console | None:
+    """stderr for the progress bar: only on a terminal, and never with --json."""
+    return None if as_json or not err_console.is_terminal else err_console
+
+
+def _report(summary: ImportSummary, as_json: bool) -> None:
+    notes = [f"warning: {warning}" for warning in summary.warnings]
+    if summary.kind in ("template", "announcements"):
+        notes += [f"unresolved: {asset_id} (new candidate; confirm or merge)" for asset_id in summary.unresolved]
+    print_import_summary(summary, as_json, notes)
+
+
+def _ingest(ctx: typer.Context, kind: Kind, path: Path, region: str, dry_run: bool, as_json: bool, *,
+            sites: Path | None = None, sheet: str | None = None) -> None:
+    from pipecast.ingest.registry_import import import_registry, region_pattern
+
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    with open_store(ctx, preview=dry_run) as store:
-        summary = import_registry(store, kind, path, region=region, dry_run=dry_run, sites=sites)
-    print_import_summary(summary, as_json or app_context(ctx).json_output,
-                         [f"warning: {warning}" for warning in summary.warnings])
+    region_pattern(region)  # a bad pattern is an error before the store is opened
+    today = clock.today()
+    with open_store(ctx, preview=dry_run) as store, \
+            progress_bar(f"reading {path.name}", _progress_console(as_json)) as progress:
+        summary = import_registry(store, kind, path, region=region, today=today, dry_run=dry_run, sites=sites,
+                                  sheet=sheet, progress=progress)
+    _report(summary, as_json)
 
 
-def ingest_ctgov(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
+def ingest_ctgov(ctx: typer.Context, path: PathArgument, region: RegionOption,
                  dry_run: DryRunOption = False, as_json: JsonOption = False) -> None:
     """Import ClinicalTrials.gov API v2 JSON (a study, a page, or a bulk zip)."""
     _ingest(ctx, "ctgov", path, region, dry_run, as_json)
 
 
-def ingest_ctr(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
-               dry_run: DryRunOption = False, as_json: JsonOption = False, sites: SitesOption = None) -> None:
+def ingest_ctr(ctx: typer.Context, path: PathArgument, region: RegionOption,
+               dry_run: DryRunOption = False, as_json: JsonOption = False, sites: SitesOption = None,
+               sheet: SheetOption = None) -> None:
     """Import a China drug-trial registry export (chinadrugtrials.org.cn; CSV in UTF-8 or GBK, or XLSX)."""
-    _ingest(ctx, "ctr", path, region, dry_run, as_json, sites)
+    _ingest(ctx, "ctr", path, region, dry_run, as_json, sites=sites, sheet=sheet)
 
 
-def ingest_nmpa(ctx: typer.Context, path: PathArgument, region: RegionOption = None,
-                dry_run: DryRunOption = False, as_json: JsonOption = False) -> None:
+def ingest_nmpa(ctx: typer.Context, path: PathArgument, region: RegionOption,
+                dry_run: DryRunOption = False, as_json: JsonOption = False, sheet: SheetOption = None) -> None:
     """Import an NMPA approval list (国药准字 numbers with 批准日期): one approved event per row."""
-    _ingest(ctx, "nmpa", path, region, dry_run, as_json)
-
-
-def _report_file(ctx: typer.Context, summary: FileImportSummary, as_json: bool) -> None:
-    notes = [f"unresolved: {asset_id} (new candidate; confirm or merge)" for asset_id in summary.unresolved]
-    print_import_summary(summary, as_json or app_context(ctx).json_output, notes)
+    _ingest(ctx, "nmpa", path, region, dry_run, as_json, sheet=sheet)
 
 
 def ingest_template(
@@ -72,6 +127,7 @@ def ingest_template(
     date_format: Annotated[str, typer.Option("--date-format", metavar="FORMAT",
                                              help="strptime format of the date columns, e.g. %d/%m/%Y "
                                                   "for day-first dates (default: ISO or year-first).")] = "",
+    sheet: SheetOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -81,15 +137,18 @@ def ingest_template(
     columns = mapping_option(mapping, date_format=date_format)
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    with open_store(ctx, preview=dry_run) as store:
-        summary = import_template(store, path, columns, dry_run=dry_run)
-    _report_file(ctx, summary, as_json)
+    today = clock.today()
+    with open_store(ctx, preview=dry_run) as store, \
+            progress_bar(f"reading {path.name}", _progress_console(as_json)) as progress:
+        summary = import_template(store, path, columns, today=today, dry_run=dry_run, sheet=sheet, progress=progress)
+    _report(summary, as_json)
 
 
 def ingest_announcements(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Announcements (CSV or XLSX): drug,event,date,source_url,"
                                               "source_title[,indication,sponsor,note].")],
+    sheet: SheetOption = None,
     dry_run: DryRunOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -98,9 +157,11 @@ def ingest_announcements(
 
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    with open_store(ctx, preview=dry_run) as store:
-        summary = import_announcements(store, path, dry_run=dry_run)
-    _report_file(ctx, summary, as_json)
+    today = clock.today()
+    with open_store(ctx, preview=dry_run) as store, \
+            progress_bar(f"reading {path.name}", _progress_console(as_json)) as progress:
+        summary = import_announcements(store, path, today=today, dry_run=dry_run, sheet=sheet, progress=progress)
+    _report(summary, as_json)
 
 
 def check_command(
@@ -114,7 +175,7 @@ def check_command(
     as_json: JsonOption = False,
 ) -> None:
     """Data-quality findings: conflicts, impossible sequences, stale and unresolved candidates, counts."""
-    when = parse_date_option(as_of, "--as-of") or dt.date.today()
+    when = parse_date_option(as_of, "--as-of") or clock.today()
     with open_store(ctx) as store:
         assets = store.assets()
         label = "--published-clinical"
@@ -124,13 +185,13 @@ def check_command(
                 published, label = found
     findings = check_all(assets, as_of=when, stale_years=stale_years, published_clinical=published,
                          published_label=label)
-    if as_json or app_context(ctx).json_output:
+    if as_json:
         echo_json({"as_of": when.isoformat(), "candidates": len(assets),
                     "findings": [f.as_dict() for f in findings]})
         return
-    typer.echo(f"{len(findings)} finding(s) over {len(assets)} candidate(s) as of {when}")
+    echo(f"{len(findings)} finding(s) over {len(assets)} candidate(s) as of {when}")
     for finding in findings:
-        typer.echo(f"  {finding}")
+        echo(f"  {finding}")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,49 +9,56 @@ Human output is a rich table; `--json` prints JSON for machines.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from pipecast.commands.common import app_context, echo_json, open_store, parse_date_option
+from pipecast import clock
+from pipecast.commands.common import AsOfOption, JsonOption, console, context_db, echo, echo_json, parse_date_option
 from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase, sponsors
 from pipecast.errors import InputError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset, load_organisations
-from pipecast.store import Fact, ImportSummary, load_facts
-from pipecast.store.store import ActionRecord
+from pipecast.matching import resolve_onto
+from pipecast.store import ActionRecord, Fact, ImportSummary, Store, load_facts, resolve_url
+from pipecast.store.urls import sqlite_file
 
 #: The ASSETS.csv contract as `export` writes it: the required columns, then every optional one.
 EXPORT_COLUMNS = (*ASSET_COLUMNS, "count", "indication", "target", "nmpa_class", "jurisdiction", "aliases",
                   "note", "source_title", "source_url", "source_date")
 TABLE_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-AsOfOption = Annotated[
-    str | None,
-    typer.Option("--as-of", metavar="DATE", help="Show the data as it was known on DATE (YYYY-MM-DD)."),
-]
 
 
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _json_mode(ctx: typer.Context, flag: bool) -> bool:
-    return flag or app_context(ctx).json_output
+@contextlib.contextmanager
+def open_store(ctx: typer.Context, *, write: bool = False, preview: bool = False) -> Iterator[Store]:
+    """The store the user chose (--db, PIPECAST_DB, or the default file).
 
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    Reads (`write` False) open an existing store only: a missing one is an error naming its path, and nothing
+    is created. Writes create it. A preview (dry run) against a SQLite file that does not exist yet runs on
+    an empty in-memory store, so that looking never creates the file.
+    """
+    url = resolve_url(context_db(ctx))
+    path = sqlite_file(url)
+    if preview and path is not None and not path.exists():
+        store = Store.open("sqlite://")
+    else:
+        store = Store.open(url, create=write and not preview)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def parse_phase_option(text: str | None, option: str = "--phase") -> Phase | None:
@@ -103,12 +110,6 @@ def asset_dict(asset: Asset) -> dict[str, Any]:
     }
 
 
-def fact_dict(fact: Fact) -> dict[str, Any]:
-    return {"entity": fact.entity, "field": fact.field, "value": fact.value, "unit": fact.unit,
-            "as_of": fact.as_of.isoformat() if fact.as_of else None, "as_of_text": fact.as_of_text,
-            "source": source_dict(fact.source), "note": fact.note}
-
-
 def read_input(path: Path) -> tuple[list[Asset], list[Fact], list[Organisation], str]:
     """Parse an ASSETS.csv/.xlsx file or a data set folder (assets.csv + events.csv [+ facts.csv]).
 
@@ -135,15 +136,34 @@ def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool)
         echo_json(summary.as_dict())
         return
     prefix = "Dry run, nothing written. " if summary.dry_run else ""
-    typer.echo(prefix + summary.describe())
+    echo(prefix + summary.describe())
     if show_changes:
         for line in summary.changes:
-            typer.echo("  " + line)
+            echo("  " + line)
 
 
-def _import(ctx: typer.Context, path: Path, label: str, *, dry_run: bool, as_json: bool) -> ImportSummary:
+def resolve_through_store(store: Store, assets: list[Asset]) -> list[Asset]:
+    """Incoming candidates filed under the stored candidate each one is (by id, name or alias; see
+    `pipecast.matching.resolve_onto`), so that loading order does not change identity. A candidate so filed
+    keeps its own id and name as aliases."""
+    known = [(a.id, (a.name, *a.aliases)) for a in store.assets() if not a.is_cohort]
+    onto = resolve_onto(((a.id, (a.name, *a.aliases)) for a in assets if not a.is_cohort), known)
+    out = []
+    for asset in assets:
+        target = onto.get(asset.id)
+        if target is None:
+            out.append(asset)
+            continue
+        out.append(replace(asset, id=target, aliases=tuple(dict.fromkeys((*asset.aliases, asset.id, asset.name)))))
+    return out
+
+
+def _import(ctx: typer.Context, path: Path, label: str, *, dry_run: bool, as_json: bool,
+            resolve: bool = False) -> ImportSummary:
     assets, facts, organisations, kind = read_input(path)
-    with open_store(ctx, preview=dry_run) as store:
+    with open_store(ctx, write=True, preview=dry_run) as store:
+        if resolve:
+            assets = resolve_through_store(store, assets)
         summary = store.import_data(assets=assets, facts=facts, organisations=organisations, source_file=path,
                                     kind=kind, dry_run=dry_run)
     summary.file = label
@@ -259,7 +279,7 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import candidates into the registry: all or nothing, idempotent, history only appended."""
-    _import(ctx, path, str(path), dry_run=dry_run, as_json=_json_mode(ctx, as_json))
+    _import(ctx, path, str(path), dry_run=dry_run, as_json=as_json)
 
 
 def export_command(
@@ -272,11 +292,8 @@ def export_command(
     with open_store(ctx) as store:
         assets = store.assets(when)
     write_table(path, _export_rows(assets))
-    if app_context(ctx).json_output:
-        echo_json({"file": str(path), "assets": len(assets), "as_of": when.isoformat() if when else None})
-    else:
-        suffix = f" as of {when}" if when else ""
-        typer.echo(f"Wrote {len(assets)} asset(s){suffix} to {path}")
+    suffix = f" as of {when}" if when else ""
+    echo(f"Wrote {len(assets)} asset(s){suffix} to {path}")
 
 
 def _clip(text: str, width: int) -> str:
@@ -310,11 +327,11 @@ def assets_list_command(
         assets = store.assets(when)
     if wanted is not None:
         assets = [a for a in assets if a.phase is wanted]
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json([asset_dict(a) for a in assets])
         return
     title = f"{len(assets)} candidate(s)" + (f" as of {when}" if when else "")
-    _console().print(_assets_table(assets, title))
+    console.print(_assets_table(assets, title))
 
 
 def assets_show_command(
@@ -326,7 +343,7 @@ def assets_show_command(
     with open_store(ctx) as store:
         asset = store.asset(id_or_alias)
         records = store.history(asset.id)
-    if _json_mode(ctx, as_json):
+    if as_json:
         data = asset_dict(asset)
         data["records"] = [
             event_dict(r.event) | {"id": r.id, "recorded_at": r.recorded_at.isoformat(), "import_batch": r.batch_id,
@@ -335,8 +352,7 @@ def assets_show_command(
         ]
         echo_json(data)
         return
-    console = _console()
-    console.print(f"{asset.id}  {asset.name}", markup=False, style="bold")
+    console.print(f"{asset.id}  {asset.name}", style="bold")
     details = [
         ("sponsor", asset.sponsor), ("modality", asset.modality), ("therapeutic area", asset.therapeutic_area),
         ("indication", asset.indication), ("target", asset.target), ("NMPA class", asset.nmpa_class),
@@ -346,7 +362,7 @@ def assets_show_command(
     ]
     for label, value in details:
         if value:
-            console.print(f"  {label}: {value}", markup=False)
+            console.print(f"  {label}: {value}")
     table = Table(title="History (every recorded event, oldest first)", show_lines=True)
     table.add_column("date", no_wrap=True)
     table.add_column("phase", no_wrap=True)
@@ -379,7 +395,7 @@ def load_bundled_command(
 ) -> None:
     """Load a data set shipped with pipecast (assets, dated events and facts) into the registry."""
     with bundled_dataset_path(name) as folder:
-        _import(ctx, folder, f"bundled:{name}", dry_run=dry_run, as_json=_json_mode(ctx, as_json))
+        _import(ctx, folder, f"bundled:{name}", dry_run=dry_run, as_json=as_json, resolve=True)
 
 
 def pipeline_command(
@@ -388,14 +404,14 @@ def pipeline_command(
     as_json: JsonOption = False,
 ) -> None:
     """The pipeline as it stood on --as-of (default today): counts by phase and the candidates."""
-    when = parse_date_option(as_of) or dt.date.today()
+    when = parse_date_option(as_of) or clock.today()
     with open_store(ctx) as store:
         assets = store.assets(when)
     counts = {p: 0 for p in Phase}
     for asset in assets:
         counts[asset.phase] += asset.count
     active = sum(n for p, n in counts.items() if p.is_active)
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json({
             "as_of": when.isoformat(),
             "counts": {p.value: n for p, n in counts.items()},
@@ -404,7 +420,6 @@ def pipeline_command(
             "assets": [asset_dict(a) for a in sorted(assets, key=lambda a: (a.phase.order, a.id))],
         })
         return
-    console = _console()
     table = Table(title=f"Pipeline as of {when}")
     table.add_column("phase")
     table.add_column("candidates", justify="right")
@@ -453,13 +468,12 @@ def review_command(
         raise InputError(f"threshold {threshold} is out of range", field="--threshold", expected="0 to 1")
     with open_store(ctx) as store:
         items = store.review_matches(threshold)
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json([item.as_dict() for item in items])
         return
     if not items:
-        typer.echo("Nothing to review: no unresolved candidates.")
+        echo("Nothing to review: no unresolved candidates.")
         return
-    console = _console()
     table = Table(title=f"{len(items)} unresolved candidate(s): confirm with `pipecast merge INTO FROM --reason ...`",
                   show_lines=True)
     table.add_column("unresolved", overflow="fold")
@@ -469,11 +483,11 @@ def review_command(
     table.add_column("why", ratio=1, overflow="fold")
     for item in items:
         if not item.matches:
-            table.add_row(escape(item.asset_id), escape(item.name), "(no match)", "", "")
+            table.add_row(item.asset_id, item.name, "(no match)", "", "")
             continue
         for i, match in enumerate(item.matches):
-            table.add_row(escape(item.asset_id) if i == 0 else "", escape(item.name) if i == 0 else "",
-                          escape(match.asset_id), f"{match.score:.2f}", escape(match.reason))
+            table.add_row(item.asset_id if i == 0 else "", item.name if i == 0 else "",
+                          match.asset_id, f"{match.score:.2f}", match.reason)
     console.print(table)
 
 
@@ -487,7 +501,7 @@ def merge_command(
     as_json: JsonOption = False,
 ) -> None:
     """Merge candidates into one: audited and undoable (`pipecast undo`); no event is rewritten."""
-    json_out = _json_mode(ctx, as_json)
+    json_out = as_json
     with open_store(ctx, preview=dry_run) as store:
         if dry_run:
             merged = store.plan_merge(into, sources, reason=reason, actor=by)
@@ -495,9 +509,9 @@ def merge_command(
                 echo_json({"dry_run": True, "into": into, "from": sources,
                             "result": asset_dict(merged) if merged is not None else None})
                 return
-            typer.echo(f"Dry run, nothing written. Would merge {', '.join(sources)} into {into}.")
+            echo(f"Dry run, nothing written. Would merge {', '.join(sources)} into {into}.")
             if merged is not None:
-                typer.echo(f"  {merged.id}: {merged.phase.value} since {merged.phase_start}, "
+                echo(f"  {merged.id}: {merged.phase.value} since {merged.phase_start}, "
                            f"{len(merged.history)} event(s); aliases: {', '.join(merged.aliases) or '-'}")
             return
         action_id = store.merge(into, sources, reason=reason, actor=by)
@@ -505,8 +519,8 @@ def merge_command(
     if json_out:
         echo_json(action.as_dict())
         return
-    typer.echo(_action_line(action))
-    typer.echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
+    echo(_action_line(action))
+    echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
 
 
 def split_command(
@@ -532,16 +546,16 @@ def split_command(
                                 reason=reason, actor=by, dry_run=dry_run)
         action = None if dry_run else next(a for a in store.actions() if a.id == action_id)
     if action is None:
-        if _json_mode(ctx, as_json):
+        if as_json:
             echo_json({"dry_run": True, "id": asset_id, "new_id": new_id, "events": event_ids, "source": source})
         else:
-            typer.echo(f"Dry run, nothing written. Would split {asset_id} into {new_id}.")
+            echo(f"Dry run, nothing written. Would split {asset_id} into {new_id}.")
         return
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json(action.as_dict())
         return
-    typer.echo(_action_line(action))
-    typer.echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
+    echo(_action_line(action))
+    echo(f"  undo with: pipecast undo {action_id} --reason TEXT")
 
 
 def undo_command(
@@ -557,26 +571,26 @@ def undo_command(
         undo_id = store.undo(action_id, reason=reason, actor=by, dry_run=dry_run)
         action = None if dry_run else next(a for a in store.actions() if a.id == undo_id)
     if action is None:
-        if _json_mode(ctx, as_json):
+        if as_json:
             echo_json({"dry_run": True, "undoes": action_id})
         else:
-            typer.echo(f"Dry run, nothing written. Would undo action {action_id}.")
+            echo(f"Dry run, nothing written. Would undo action {action_id}.")
         return
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json(action.as_dict())
         return
-    typer.echo(_action_line(action))
+    echo(_action_line(action))
 
 
 def actions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The audit log of merges, splits and undos, oldest first."""
     with open_store(ctx) as store:
         actions = store.actions()
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json([a.as_dict() for a in actions])
         return
     if not actions:
-        typer.echo("No merges, splits or undos recorded.")
+        echo("No merges, splits or undos recorded.")
         return
     table = Table(title=f"{len(actions)} resolution action(s)", show_lines=True)
     table.add_column("id", justify="right")
@@ -585,9 +599,8 @@ def actions_command(ctx: typer.Context, as_json: JsonOption = False) -> None:
     table.add_column("action", ratio=1, overflow="fold")
     table.add_column("reason", ratio=1, overflow="fold")
     for a in actions:
-        table.add_row(str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", escape(a.actor), escape(a.describe()),
-                      escape(a.reason))
-    _console().print(table)
+        table.add_row(str(a.id), f"{a.created_at:%Y-%m-%d %H:%M}", a.actor, a.describe(), a.reason)
+    console.print(table)
 
 
 def orgs_command(
@@ -608,7 +621,7 @@ def orgs_command(
                      "candidates": [a.id for a in sponsored],
                      "by_phase": {p.value: sum(a.count for a in sponsored if a.phase is p)
                                   for p in Phase if any(a.phase is p for a in sponsored)}})
-    if _json_mode(ctx, as_json):
+    if as_json:
         echo_json(rows)
         return
     table = Table(title=f"Organisations ({len(rows)})")
@@ -617,7 +630,7 @@ def orgs_command(
     for row in rows:
         phases = ", ".join(f"{k} {v}" for k, v in row["by_phase"].items()) or "-"
         table.add_row(row["id"], row["name"], row["kind"], row["city"], row["parent_id"], phases)
-    _console().print(table)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,6 @@
 """Engines that run the Monte Carlo's chunks: numpy (in process), dask (a cluster), jax (GPU or CPU).
 
-Every engine draws its random numbers with numpy's Philox from (seed, block) (montecarlo.draw_block)
+Every engine draws its random numbers with numpy's Philox from (seed, block) (montecarlo.streams)
 and sums integer tallies, so all engines give the same numbers for the same seed. The jax engine does
 the comparisons and counting in jax (on a GPU when one is present); in the independent model it is
 bit-identical to numpy. With the copula on, x = eps * s + latent is compared with Phi^-1(C) in
@@ -16,8 +16,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from pipecast.engines.montecarlo.plan import Plan
+from pipecast.engines.montecarlo.streams import Draws
+from pipecast.engines.montecarlo.tallies import Hits, Tallies, finish_hits, run_blocks
 from pipecast.errors import EngineError, InputError, MissingExtraError
-from pipecast.engines.montecarlo import Draws, Plan, run_blocks
 
 ENGINES = ("numpy", "dask", "jax")
 #: Seconds to wait for a dask scheduler before giving up.
@@ -27,13 +29,13 @@ CONNECT_TIMEOUT_S = 4
 class Backend(Protocol):
     name: str
 
-    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[dict[str, Any]]: ...
+    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[Tallies]: ...
 
 
 class NumpyBackend:
     name = "numpy"
 
-    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[Tallies]:
         return [run_blocks(plan, first, stop) for first, stop in chunks]
 
 
@@ -80,7 +82,7 @@ class DaskBackend:
                 expected="tcp://HOST:PORT, a distributed.Client or a LocalCluster",
             )
 
-    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[Tallies]:
         try:
             shared = self.client.scatter(plan, broadcast=True)
             futures = [self.client.submit(run_blocks, shared, a, b, pure=False) for a, b in chunks]
@@ -106,7 +108,7 @@ class JaxBackend:
             raise MissingExtraError("jax", "jax") from None
         self._kernels: dict[tuple, Any] = {}
 
-    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+    def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[Tallies]:
         return [run_blocks(plan, first, stop, tally=self.tally) for first, stop in chunks]
 
     def _kernel(self, copula: bool, levels: bool) -> Any:
@@ -137,9 +139,7 @@ class JaxBackend:
         self._kernels[key] = compiled
         return compiled
 
-    def tally(self, plan: Plan, d: Draws) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        from pipecast.engines.montecarlo import finish_hits
-
+    def tally(self, plan: Plan, d: Draws) -> Hits:
         copula = plan.z is not None
         table = plan.z if copula else plan.thresholds
         last = plan.z_last if copula else plan.last

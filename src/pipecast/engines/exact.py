@@ -11,10 +11,47 @@ import numpy as np
 from pipecast.domain import Asset, Phase, Portfolio
 from pipecast.engines.result import Forecast
 from pipecast.engines.timing import Profile, YearWindows, approval_year_probabilities
+from pipecast.errors import InputError
 from pipecast.rates import RateSet
+
+#: Forecast years run from FIRST_YEAR to LAST_YEAR (dates hold years up to 9999; durations reach past them).
+FIRST_YEAR, LAST_YEAR = 1900, 9000
+#: The last forecast year may lie at most this many years after the as-of date (the daily grid's length).
+MAX_HORIZON_YEARS = 100
+
+
+def check_year_range(years: Sequence[int]) -> None:
+    """Refuse years whose dates (and the durations after them) a calendar cannot hold."""
+    if len(years) and (min(years) < FIRST_YEAR or max(years) > LAST_YEAR):
+        raise InputError(
+            f"forecast years {min(years)}-{max(years)} are out of range",
+            field="--years",
+            expected=f"years between {FIRST_YEAR} and {LAST_YEAR}",
+        )
+
+
+def check_years(as_of: dt.date, years: Sequence[int]) -> None:
+    """Refuse forecast years a daily grid cannot hold, or that all end before the as-of date."""
+    if not len(years):
+        raise InputError("no forecast years", field="--years", expected="at least one year")
+    check_year_range(years)
+    last = max(years)
+    if as_of.year > last:
+        raise InputError(
+            f"the as-of date {as_of.isoformat()} is after the last forecast year {last}",
+            field="--as-of",
+            expected=f"a date on or before {last}-12-31, or later --years",
+        )
+    if last - as_of.year > MAX_HORIZON_YEARS:
+        raise InputError(
+            f"the last forecast year {last} is {last - as_of.year} years after the as-of date {as_of.isoformat()}",
+            field="--years",
+            expected=f"years at most {MAX_HORIZON_YEARS} years after the as-of date",
+        )
 
 
 def year_windows(as_of: dt.date, years: Sequence[int]) -> YearWindows:
+    check_year_range(years)
     starts = np.array([(dt.date(y, 1, 1) - as_of).days for y in years])
     ends = np.array([(dt.date(y + 1, 1, 1) - as_of).days for y in years])
     return YearWindows(starts, ends)
@@ -74,6 +111,7 @@ def forecast_portfolio(
     years: Sequence[int],
     progress: Callable[[int], None] | None = None,
 ) -> Forecast:
+    check_years(portfolio.as_of, years)
     assets = list(portfolio.assets)
     probs, p_approval = candidate_year_matrix(assets, rates, portfolio.as_of, years, progress)
     return Forecast(

@@ -3,13 +3,16 @@
 Each candidate is approved at most once, in at most one year. A dynamic programme over candidates
 whose state is the vector of per-year counts, each capped at `cap` (counts above the target's upper
 bound are all alike for the question asked), is exact: for "1-3 in each of 2027-2030" the state
-space is 5^4 = 625.
+space is 5^4 = 625. A cohort of more than COHORT_EXPAND identical candidates enters in one step: the
+capped distribution of its count vector is built by repeated squaring of one member's (a capped
+convolution, by FFT, is associative), so it costs O(log n) convolutions, not n steps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from pipecast.engines.poibin import COHORT_EXPAND
 from pipecast.errors import EngineError
 
 #: Above this many states the exact joint computation is refused in favour of Monte Carlo.
@@ -34,16 +37,53 @@ def joint_count_distribution(year_probs: np.ndarray, counts: np.ndarray, cap: in
     for row, times in zip(unique, multiplicity, strict=True):
         if not row.any():
             continue
-        stay = 1.0 - row.sum()
+        if times > COHORT_EXPAND:
+            dist = _capped_convolution(dist, _cohort_distribution(row, int(times), cap), cap)
+            continue
         for _ in range(times):
-            new = dist * stay
-            for year in range(n_years):
-                if row[year] == 0:
-                    continue
-                moved = _shift(dist, year, cap)
-                new += moved * row[year]
-            dist = new
+            dist = _add_one(dist, row, cap)
     return dist
+
+
+def _add_one(dist: np.ndarray, row: np.ndarray, cap: int) -> np.ndarray:
+    """The DP step for one candidate approved in year y with probability row[y]."""
+    new = dist * max(1.0 - float(row.sum()), 0.0)
+    for year in range(dist.ndim):
+        if row[year] != 0:
+            new += _shift(dist, year, cap) * row[year]
+    return new
+
+
+def _cohort_distribution(row: np.ndarray, times: int, cap: int) -> np.ndarray:
+    """Capped count-vector distribution of `times` independent candidates with year probabilities `row`."""
+    n_years = len(row)
+    if (2 * cap + 1) ** n_years > 4 * MAX_STATES:
+        raise EngineError(
+            f"the exact joint distribution for a cohort of {times:,} over {n_years} years is too large; "
+            "use --method montecarlo for this target"
+        )
+    one = np.zeros((cap + 1,) * n_years)
+    one[(0,) * n_years] = 1.0
+    power = _add_one(one, row, cap)
+    result = one
+    while times:
+        if times & 1:
+            result = _capped_convolution(result, power, cap)
+        times >>= 1
+        if times:
+            power = _capped_convolution(power, power, cap)
+    return result
+
+
+def _capped_convolution(a: np.ndarray, b: np.ndarray, cap: int) -> np.ndarray:
+    """Distribution of min(X + Y, cap) per year for independent count vectors X ~ a, Y ~ b."""
+    shape = (2 * cap + 1,) * a.ndim
+    full = np.fft.irfftn(np.fft.rfftn(a, shape) * np.fft.rfftn(b, shape), shape)
+    for axis in range(a.ndim):
+        head = np.take(full, np.arange(cap), axis=axis)
+        top = np.take(full, np.arange(cap, 2 * cap + 1), axis=axis).sum(axis=axis, keepdims=True)
+        full = np.concatenate([head, top], axis=axis)
+    return np.clip(full, 0.0, None)
 
 
 def _shift(dist: np.ndarray, axis: int, cap: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from pipecast.domain import Asset, Phase
 from pipecast.engines.joint import probability_all_years_in_band
-from pipecast.engines.poibin import poisson_binomial
+from pipecast.engines.poibin import count_distributions
 from pipecast.rates import RateSet
 from pipecast.targets import Target
 
@@ -23,17 +23,30 @@ TOP_CONTRIBUTORS = 15
 
 @dataclass
 class YearOutlook:
+    """One year's count distribution: pmf[k] = P(count = offset + k).
+
+    `offset` is 0 unless a very large cohort makes every count below it less likely than 1e-15
+    together (then the pmf starts there rather than holding millions of zeros).
+    """
+
     year: int
     expected: float
     pmf: list[float]
     observed: int  # approvals already on record (certain)
+    offset: int = 0
+
+    def p(self, count: int) -> float:
+        """P(count = `count`)."""
+        k = count - self.offset
+        return float(self.pmf[k]) if 0 <= k < len(self.pmf) else 0.0
 
     def p_between(self, low: int, high: int | None) -> float:
-        top = len(self.pmf) if high is None else min(high + 1, len(self.pmf))
-        return float(sum(self.pmf[low:top]))
+        start = max(low - self.offset, 0)
+        top = len(self.pmf) if high is None else min(high + 1 - self.offset, len(self.pmf))
+        return float(sum(self.pmf[start:top])) if top > start else 0.0
 
     def quantile(self, q: float) -> int:
-        return int(np.searchsorted(np.cumsum(self.pmf), q - 1e-12))
+        return self.offset + int(np.searchsorted(np.cumsum(self.pmf), q - 1e-12))
 
 
 @dataclass
@@ -73,17 +86,20 @@ class Forecast:
     warnings: tuple[str, ...] = ()
     #: Candidates that `check` flags as stale.
     stale_ids: frozenset[str] = frozenset()
+    #: P(target met) minus P(target met) without the stale candidates (filled by the facade with a target).
+    stale_share: float | None = None
 
     @cached_property
     def outlooks(self) -> list[YearOutlook]:
-        pmf = poisson_binomial(self.probabilities, self.counts)
+        pmfs = count_distributions(self.probabilities, self.counts)
         observed = ((self.probabilities == 1.0) * self.counts[:, None]).sum(axis=0)
         expected = (self.probabilities * self.counts[:, None]).sum(axis=0)
         result = []
         for j, year in enumerate(self.years):
-            row = pmf[j]
+            offset, row = pmfs[j]
             last = int(np.flatnonzero(row > 1e-12).max()) + 1 if row.any() else 1
-            result.append(YearOutlook(year, float(expected[j]), [float(x) for x in row[:last]], int(observed[j])))
+            pmf = [float(x) for x in row[:last]]
+            result.append(YearOutlook(year, float(expected[j]), pmf, int(observed[j]), offset))
         return result
 
     def outlook(self, year: int) -> YearOutlook:
@@ -157,6 +173,7 @@ class Forecast:
             "as_of": self.as_of.isoformat(),
             "data_as_of": self.data_as_of.isoformat() if self.data_as_of is not None else None,
             "warnings": list(self.warnings),
+            "stale_ids": sorted(self.stale_ids),
             "method": self.method,
             "rate_set": {
                 "name": self.rate_set.name,
@@ -170,6 +187,7 @@ class Forecast:
                     "year": o.year,
                     "expected": o.expected,
                     "pmf": o.pmf,
+                    "pmf_offset": o.offset,
                     "observed": o.observed,
                     "p_at_least_1": o.p_between(1, None),
                 }
@@ -188,6 +206,7 @@ class Forecast:
                 "all_years_in_band": check.all_years_in_band,
                 "all_years_at_least_low": check.all_years_at_least_low,
                 "years_outside_forecast": check.missing_years,
+                "stale_share": self.stale_share,
                 "contributors": [c.__dict__ for c in check.contributors],
             }
         return data

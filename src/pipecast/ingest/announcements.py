@@ -48,15 +48,15 @@ import datetime as dt
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipecast.domain import Asset, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase
-from pipecast.errors import InputError
+from pipecast.domain import Asset, Phase, PhaseEvent, Source, parse_phase
+from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.resolve import AliasTable
+from pipecast.ingest.summary import PROGRESS_EVERY, ImportSummary, Progress, guard_memory
 from pipecast.ingest.template import (
-    FileImportSummary,
     Resolution,
     apply_to_store,
     resolve_name,
@@ -64,7 +64,7 @@ from pipecast.ingest.template import (
     unresolved_note,
 )
 from pipecast.store import Store
-from pipecast.tabular import Row, read_table
+from pipecast.tabular import Note, Row, open_table
 
 ANNOUNCEMENT_COLUMNS = ("drug", "event", "date", "source_url", "source_title")
 ANNOUNCEMENT_OPTIONAL = ("indication", "sponsor", "note", "source_date", "recorded")
@@ -173,35 +173,47 @@ class Announcement:
     note: str = ""
 
 
-def read_announcements(path: str | os.PathLike[str], *, today: dt.date | None = None) -> list[Announcement]:
+def read_announcements(
+    path: str | os.PathLike[str], *, today: dt.date, sheet: str | None = None, notes: list[Note] | None = None
+) -> list[Announcement]:
     """Every row of an announcements file, checked (see the module docstring); InputError names row and column."""
-    today = today or dt.date.today()
+    return list(iter_announcements(path, today=today, sheet=sheet, notes=notes))
+
+
+def iter_announcements(
+    path: str | os.PathLike[str], *, today: dt.date, sheet: str | None = None, notes: list[Note] | None = None
+) -> Iterator[Announcement]:
+    """`read_announcements` as a stream, reading the file as it goes."""
     file = Path(path)
-    rows = read_table(file, ANNOUNCEMENT_COLUMNS, ANNOUNCEMENT_OPTIONAL)
-    out: list[Announcement] = []
+    where, _, rows = open_table(file, ANNOUNCEMENT_COLUMNS, ANNOUNCEMENT_OPTIONAL, sheet=sheet, notes=notes)
+    empty = True
     for row in rows:
-        drug = row.required("drug", "the drug name as the announcement writes it")
-        wording = row.required("event", EVENT_WORDING_HELP)
-        try:
-            phase = parse_event(wording)
-        except ValueError as exc:
-            raise row.error("event", str(exc).split("; expected")[0], EVENT_WORDING_HELP) from None
-        date = row.date("date", not_after=today)
-        assert date is not None
-        url = row.required("source_url", "the announcement's URL (http:// or https://)")
-        if not _URL.match(url):
-            raise row.error("source_url", f"{url!r} is not a web address", "a URL starting http:// or https://")
-        title = row.required("source_title", "the announcement's title")
-        source_date = row.date("source_date", not_after=today, required=False)
-        recorded = row.date("recorded", not_after=today, required=False)
-        if recorded is not None and recorded < date:
-            raise row.error("recorded", f"{recorded} is before the event date {date}",
-                            "the date the event became public, on or after `date`")
-        event = PhaseEvent(phase, date, Source(title, url, source_date), row.get("indication"), recorded)
-        out.append(Announcement(row, drug, wording, event, row.get("sponsor"), row.get("note")))
-    if not out:
-        raise InputError("no announcements in file", file=str(file), expected="at least one data row")
-    return out
+        empty = False
+        yield _announcement(row, today)
+    if empty:
+        raise InputError("no announcements in file", file=where, expected="at least one data row")
+
+
+def _announcement(row: Row, today: dt.date) -> Announcement:
+    drug = row.required("drug", "the drug name as the announcement writes it")
+    wording = row.required("event", EVENT_WORDING_HELP)
+    try:
+        phase = parse_event(wording)
+    except ValueError as exc:
+        raise row.error("event", str(exc).split("; expected")[0], EVENT_WORDING_HELP) from None
+    date = row.date("date", not_after=today)
+    assert date is not None
+    url = row.required("source_url", "the announcement's URL (http:// or https://)")
+    if not _URL.match(url):
+        raise row.error("source_url", f"{url!r} is not a web address", "a URL starting http:// or https://")
+    title = row.required("source_title", "the announcement's title")
+    source_date = row.date("source_date", not_after=today, required=False)
+    recorded = row.date("recorded", not_after=today, required=False)
+    if recorded is not None and recorded < date:
+        raise row.error("recorded", f"{recorded} is before the event date {date}",
+                        "the date the event became public, on or after `date`")
+    event = PhaseEvent(phase, date, Source(title, url, source_date), row.get("indication"), recorded)
+    return Announcement(row, drug, wording, event, row.get("sponsor"), row.get("note"))
 
 
 def resolve_announcements(
@@ -221,21 +233,38 @@ def import_announcements(
     store: Store,
     path: str | os.PathLike[str],
     *,
+    today: dt.date,
     dry_run: bool = False,
-    today: dt.date | None = None,
     aliases: AliasTable | None = None,
-) -> FileImportSummary:
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Import an announcements file into `store` in one transaction; InputError (nothing written) on bad input.
 
     A resolved candidate already in the store keeps its attributes; only events are appended. Re-importing
-    the same file adds nothing (each event carries its source).
+    the same file adds nothing (each event carries its source). The file is read as a stream; running out of
+    memory is an ImportMemoryError, with nothing written.
     """
-    file = Path(path)
-    records = read_announcements(file, today=today)
-    summary = FileImportSummary(file=str(file), kind="announcements", rows_read=len(records), dry_run=dry_run)
+    return guard_memory(path, lambda: _import_announcements(store, Path(path), today=today, dry_run=dry_run,
+                                                            aliases=aliases, sheet=sheet, progress=progress))
+
+
+def _import_announcements(
+    store: Store, file: Path, *, today: dt.date, dry_run: bool, aliases: AliasTable | None, sheet: str | None,
+    progress: Progress | None,
+) -> ImportSummary:
+    notes: list[Note] = []
+    summary = ImportSummary(file=str(file), kind="announcements", dry_run=dry_run)
     existing, table = store_table(store, aliases)
     merged: dict[str, Asset] = {}
-    for rec, target in zip(records, resolve_announcements(records, table), strict=True):
+    cache: dict[str, Resolution] = {}
+    for rec in iter_announcements(file, today=today, sheet=sheet, notes=notes):
+        summary.records_read += 1
+        if progress is not None and summary.records_read % PROGRESS_EVERY == 0:
+            progress(summary.records_read)
+        if rec.drug not in cache:
+            cache[rec.drug] = resolve_name(rec.drug, table, PREFIX)
+        target = cache[rec.drug]
         if target.resolved:
             summary.resolved[rec.drug] = target.id
         base = merged.get(target.id)
@@ -249,5 +278,9 @@ def import_announcements(
             note = "" if target.resolved else unresolved_note(rec.drug, "announcements", target.hint)
             merged[target.id] = Asset(id=target.id, name=rec.drug, history=(rec.event,), sponsor=rec.sponsor,
                                       indication=rec.event.indication, note=note)
+    summary.records_in_region = summary.records_read
     summary.unresolved = sorted(i for i in merged if i.startswith(f"{PREFIX}:"))
-    return apply_to_store(store, list(merged.values()), summary, file=file, dry_run=dry_run)
+    summary.add_notes(notes)
+    if progress is not None:
+        progress(summary.records_read)
+    return apply_to_store(store, list(merged.values()), summary, file=file, dry_run=dry_run, existing=existing)

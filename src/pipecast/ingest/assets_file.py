@@ -12,18 +12,19 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
+from pipecast import clock
 from pipecast.domain import (
     ACCEPTED_PHASE_HELP,
     Asset,
     Organisation,
     OrgKind,
+    Phase,
     PhaseEvent,
     Source,
-    UnknownPhaseError,
     parse_phase,
 )
-from pipecast.errors import InputError
-from pipecast.tabular import Row, parse_date, read_table
+from pipecast.errors import InputError, UnknownPhaseError
+from pipecast.tabular import Note, Row, open_table, parse_date, read_table
 
 ASSET_COLUMNS = ("id", "name", "sponsor", "modality", "therapeutic_area", "phase", "phase_start")
 ASSET_OPTIONAL = ("count", "indication", "target", "nmpa_class", "jurisdiction", "aliases", "note",
@@ -37,7 +38,7 @@ EVENT_COLUMNS = ("asset_id", "phase", "date")
 EVENT_OPTIONAL = ("indication", "source_title", "source_url", "source_date", "recorded", "note")
 
 
-def _phase(row: Row, column: str = "phase"):
+def _phase(row: Row, column: str = "phase") -> Phase:
     try:
         return parse_phase(row.required(column, ACCEPTED_PHASE_HELP))
     except UnknownPhaseError as exc:
@@ -75,10 +76,17 @@ def _asset(row: Row, asset_id: str, history: tuple[PhaseEvent, ...]) -> Asset:
     )
 
 
-def load_assets(path: str | Path, *, today: dt.date | None = None) -> list[Asset]:
-    """Read ASSETS.csv/.xlsx; every row becomes one asset whose history is its current phase."""
-    today = today or dt.date.today()
-    rows = read_table(path, ASSET_COLUMNS, ASSET_OPTIONAL)
+def load_assets(
+    path: str | Path, *, today: dt.date | None = None, sheet: str | None = None, notes: list[Note] | None = None
+) -> list[Asset]:
+    """Read ASSETS.csv/.xlsx; every row becomes one asset whose history is its current phase.
+
+    Dates after `today` (default `pipecast.clock.today()`) are errors. `sheet` and `notes` as in
+    `pipecast.tabular.open_table`: without a `notes` list, merged cells, another sheet or a non-comma
+    separator are errors rather than notes.
+    """
+    today = today or clock.today()
+    where, _, rows = open_table(path, ASSET_COLUMNS, ASSET_OPTIONAL, sheet=sheet, notes=notes)
     assets: list[Asset] = []
     seen: dict[str, int] = {}
     for row in rows:
@@ -92,13 +100,16 @@ def load_assets(path: str | Path, *, today: dt.date | None = None) -> list[Asset
         event = PhaseEvent(phase, start, _source(row, not_after=today))
         assets.append(_asset(row, asset_id, (event,)))
     if not assets:
-        raise InputError("no candidates in file", file=str(path), expected="at least one data row")
+        raise InputError("no candidates in file", file=where, expected="at least one data row")
     return assets
 
 
 def load_dataset(folder: str | Path, *, today: dt.date | None = None) -> list[Asset]:
-    """Read a data set folder (assets.csv + events.csv) into assets with their full dated history."""
-    today = today or dt.date.today()
+    """Read a data set folder (assets.csv + events.csv) into assets with their full dated history.
+
+    Dates after `today` (default `pipecast.clock.today()`) are errors.
+    """
+    today = today or clock.today()
     folder = Path(folder)
     asset_rows = read_table(folder / "assets.csv", DATASET_ASSET_COLUMNS, DATASET_ASSET_OPTIONAL)
     event_rows = read_table(folder / "events.csv", EVENT_COLUMNS, EVENT_OPTIONAL)

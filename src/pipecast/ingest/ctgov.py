@@ -1,4 +1,4 @@
-"""ClinicalTrials.gov API v2 JSON: single studies, result pages, bulk zips, and paged downloads.
+"""ClinicalTrials.gov API v2 JSON files: single studies, result pages and bulk zips (no network: files only).
 
 Shapes (ClinicalTrials.gov Data API v2, https://clinicaltrials.gov/data-api/api, and the real records in
 tests/data/registry/ctgov): `GET /api/v2/studies/{nctId}` returns one study object
@@ -18,11 +18,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pipecast.domain import Phase, Source, UnknownPhaseError, parse_phase
-from pipecast.errors import InputError
+from pipecast.domain import Phase, Source, parse_phase
+from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.trials import TrialRecord
+from pipecast.tabular import modified_date
 
-API_URL = "https://clinicaltrials.gov/api/v2/studies"
 STUDY_URL = "https://clinicaltrials.gov/study/"
 # Intervention types that are not a candidate drug (v2 InterventionType enum).
 _NOT_DRUGS = {
@@ -150,7 +150,7 @@ def _load(data: bytes, file: str) -> Any:
 
 
 def _retrieved(path: Path, retrieved: dt.date | None) -> dt.date:
-    return retrieved or dt.date.fromtimestamp(path.stat().st_mtime)
+    return retrieved or modified_date(path)
 
 
 def parse_payload(payload: Any, *, file: str = "", retrieved: dt.date | None = None) -> list[TrialRecord]:
@@ -178,51 +178,16 @@ def iter_zip(path: str | Path, *, retrieved: dt.date | None = None) -> Iterator[
 
 def read_ctgov(path: str | Path, *, retrieved: dt.date | None = None) -> list[TrialRecord]:
     """All studies in a v2 JSON file (study, list or page) or a bulk zip of such files."""
+    return list(iter_ctgov(path, retrieved=retrieved))
+
+
+def iter_ctgov(path: str | Path, *, retrieved: dt.date | None = None) -> Iterator[TrialRecord]:
+    """`read_ctgov` as a stream: a bulk zip is read one member at a time; a JSON file is decoded whole."""
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path))
     if path.suffix.lower() == ".zip":
-        return list(iter_zip(path, retrieved=retrieved))
-    return parse_payload(
+        return iter_zip(path, retrieved=retrieved)
+    return iter(parse_payload(
         _load(path.read_bytes(), str(path)), file=str(path), retrieved=_retrieved(path, retrieved)
-    )
-
-
-def fetch(
-    params: Mapping[str, str | int],
-    *,
-    transport: Any = None,
-    max_pages: int = 10,
-    page_size: int = 100,
-    url: str = API_URL,
-    retrieved: dt.date | None = None,
-) -> list[TrialRecord]:
-    """Download search pages (e.g. {"query.spons": "Genrix"}) and follow nextPageToken.
-
-    `transport` is an httpx transport or a MockTransport-style callable `request -> response`, so tests
-    replay recorded pages and never touch the network; None uses httpx's default (the real API).
-    Stops after `max_pages` pages so a broad query cannot run away.
-    """
-    import httpx
-
-    if transport is not None and not isinstance(transport, httpx.BaseTransport):
-        transport = httpx.MockTransport(transport)
-    when = retrieved or dt.date.today()
-    records: list[TrialRecord] = []
-    query: dict[str, str | int] = {"format": "json", "pageSize": page_size, **params}
-    with httpx.Client(transport=transport, timeout=60.0) as client:
-        for page in range(1, max_pages + 1):
-            where = f"{url} page {page}"
-            try:
-                response = client.get(url, params=query)
-            except httpx.HTTPError as exc:
-                raise InputError(f"request failed: {exc}", file=where) from None
-            if response.status_code != 200:
-                raise InputError(f"HTTP {response.status_code}: {response.text[:200]}", file=where)
-            payload = _load(response.content, where)
-            records.extend(parse_payload(payload, file=where, retrieved=when))
-            token = payload.get("nextPageToken") if isinstance(payload, Mapping) else None
-            if not token:
-                break
-            query["pageToken"] = token
-    return records
+    ))

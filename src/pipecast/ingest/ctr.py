@@ -25,10 +25,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
-from pipecast.domain import Phase, Source, UnknownPhaseError, parse_phase
-from pipecast.errors import InputError
+from pipecast.domain import Phase, Source, parse_phase
+from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.trials import ImportResult, RowWarning, TrialRecord, split_list
-from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Row, parse_date, read_table
+from pipecast.tabular import (
+    EARLIEST_PLAUSIBLE_DATE,
+    XLSX_SUFFIXES,
+    Note,
+    Row,
+    check_header,
+    modified_date,
+    notice,
+    open_source,
+    parse_date,
+    separator_note,
+    sniff_separator,
+    table_rows,
+)
 
 REGISTRY_URL = "http://www.chinadrugtrials.org.cn/"
 
@@ -113,26 +126,41 @@ def _in_gb2312(char: str) -> bool:
     return len(code) == 2
 
 
-def read_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[str], list[Row]]:
-    """Header and non-blank rows of a CSV/TSV (any supported encoding) or XLSX, numbered as users count."""
-    header, rows = open_rows(path, encoding=encoding)
-    return header, list(rows)
+def fold_header(name: str) -> str:
+    """How registry headers are compared: width-normalised, without spaces, case-folded."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
 
 
-def open_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[str], Iterator[Row]]:
-    """Header and a stream of the non-blank rows, like `read_rows` but reading a CSV as it goes.
+def read_rows(
+    path: str | Path, *, encoding: str | None = None, sheet: str | None = None, notes: list[Note] | None = None
+) -> tuple[str, list[str], list[Row]]:
+    """`open_rows` with the rows in a list (for small files)."""
+    where, header, rows = open_rows(path, encoding=encoding, sheet=sheet, notes=notes)
+    return where, header, list(rows)
 
-    The encoding is detected from the first `SNIFF_BYTES`; a byte sequence later in the file that does not
-    decode raises InputError naming the file and row when the stream reaches it. XLSX is read whole.
+
+def open_rows(
+    path: str | Path, *, encoding: str | None = None, sheet: str | None = None, notes: list[Note] | None = None
+) -> tuple[str, list[str], Iterator[Row]]:
+    """(where, header, stream of the non-blank rows) of a CSV/TSV in any supported encoding, or of an XLSX.
+
+    `where` names the file (and, for a workbook, the sheet) as errors do. A CSV's encoding is detected from
+    the first `SNIFF_BYTES`; a byte sequence later in the file that does not decode raises InputError naming
+    the file and row when the stream reaches it. Its separator (comma, semicolon or tab) is sniffed from
+    the header; anything but a comma is said in `notes`. An XLSX is read by `pipecast.tabular.open_table`
+    (sheet choice, merged cells, formulas). Two header cells that name the same column are an error.
     """
     path = Path(path)
     name = str(path)
     if not path.exists():
         raise InputError("file not found", file=name)
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        table = read_table(path, ())
-        header = list(table[0].values) if table else _xlsx_header(path)
-        return header, iter(table)
+    if path.suffix.lower() in XLSX_SUFFIXES:
+        where, header, records = open_source(path, sheet=sheet, notes=notes)
+        header = [unicodedata.normalize("NFKC", h).strip() for h in header]
+        check_header(header, where, fold_header)
+        return where, header, table_rows(where, header, records)
+    if sheet is not None:
+        open_source(path, sheet=sheet)  # the error for --sheet with a text file
     with path.open("rb") as handle:
         head = handle.read(SNIFF_BYTES)
         complete = not handle.read(1)
@@ -146,11 +174,13 @@ def open_rows(path: str | Path, *, encoding: str | None = None) -> tuple[list[st
         codec, text = detect_encoding(head, name, complete=complete)
     if complete and not text.strip():
         raise InputError("file is empty", file=name, expected="a header row and data rows")
-    first = text.split("\n", 1)[0]
-    delimiter = "\t" if first.count("\t") > first.count(",") else ","
-    stream = _csv_rows(path, codec, delimiter, explicit=bool(encoding))
+    separator = sniff_separator(text.lstrip("\ufeff").split("\n", 1)[0])
+    if separator != ",":
+        notice(notes, separator_note(name, separator), "a comma-separated file")
+    stream = _csv_rows(path, codec, separator, explicit=bool(encoding))
     header = cast(list[str], next(stream))
-    return header, cast(Iterator[Row], stream)
+    check_header(header, name, fold_header)
+    return name, header, cast(Iterator[Row], stream)
 
 
 def _csv_rows(path: Path, codec: str, delimiter: str, *, explicit: bool) -> Iterator[list[str] | Row]:
@@ -196,26 +226,15 @@ def _bad_line(path: Path, codec: str) -> int | None:
     return None
 
 
-def _xlsx_header(path: Path) -> list[str]:
-    import openpyxl
-
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    first = next(sheet.iter_rows(values_only=True), ())
-    return [str(c).strip() for c in first if c is not None]
-
-
 def pick_columns(
     header: Sequence[str], spellings: Mapping[str, tuple[str, ...]], required: Sequence[str], file: str
 ) -> dict[str, list[str]]:
     """Each field's header columns (preferred first); InputError if a required field has none."""
-    folded = {re.sub(r"\s+", "", unicodedata.normalize("NFKC", h)).casefold(): h for h in header}
+    check_header(header, file, fold_header)
+    folded = {fold_header(h): h for h in header}
     found: dict[str, list[str]] = {}
     for key, names in spellings.items():
-        cols = [
-            folded[n]
-            for n in (re.sub(r"\s+", "", unicodedata.normalize("NFKC", s)).casefold() for s in names)
-            if n in folded
-        ]
+        cols = [folded[n] for n in (fold_header(s) for s in names) if n in folded]
         found[key] = list(dict.fromkeys(cols))
     missing = [k for k in required if not found[k]]
     if missing:
@@ -289,10 +308,12 @@ def _try_date(text: str, fmt: str | None = None) -> dt.date | None:
         return None
 
 
-def read_ctr_sites(path: str | Path, *, encoding: str | None = None) -> dict[str, list[tuple[str, str, str]]]:
+def read_ctr_sites(
+    path: str | Path, *, encoding: str | None = None, notes: list[Note] | None = None
+) -> dict[str, list[tuple[str, str, str]]]:
     """A site file (ctr_no, site_name, country, province_state, city) as {登记号: [(country, prov, city)]}."""
-    header, rows = open_rows(path, encoding=encoding)
-    columns = pick_columns(header, COLUMNS, SITE_REQUIRED, str(path))
+    where, header, rows = open_rows(path, encoding=encoding, notes=notes)
+    columns = pick_columns(header, COLUMNS, SITE_REQUIRED, where)
     sites: dict[str, list[tuple[str, str, str]]] = {}
     for row in rows:
         trial_id, _ = cell(row, columns, "trial_id")
@@ -308,16 +329,18 @@ def read_ctr_sites(path: str | Path, *, encoding: str | None = None) -> dict[str
 def read_ctr(
     path: str | Path,
     *,
+    today: dt.date,
     sites: str | Path | None = None,
-    today: dt.date | None = None,
     retrieved: dt.date | None = None,
     encoding: str | None = None,
     date_format: str | None = None,
+    sheet: str | None = None,
 ) -> ImportResult[TrialRecord]:
     """Trials from a registry export; `sites` optionally names a separate site file to join on 登记号."""
     result: ImportResult[TrialRecord] = ImportResult()
     for item in iter_ctr(
-        path, sites=sites, today=today, retrieved=retrieved, encoding=encoding, date_format=date_format
+        path, sites=sites, today=today, retrieved=retrieved, encoding=encoding, date_format=date_format,
+        sheet=sheet,
     ):
         if isinstance(item, RowWarning):
             result.warnings.append(item)
@@ -329,26 +352,31 @@ def read_ctr(
 def iter_ctr(
     path: str | Path,
     *,
+    today: dt.date,
     sites: str | Path | None = None,
-    today: dt.date | None = None,
     retrieved: dt.date | None = None,
     encoding: str | None = None,
     date_format: str | None = None,
+    sheet: str | None = None,
 ) -> Iterator[TrialRecord | RowWarning]:
-    """`read_ctr` as a stream: each record, and each warning, in file order, reading the CSV as it goes.
+    """`read_ctr` as a stream: each record, and each warning, in file order, reading the file as it goes.
 
     Memory stays flat in the file's size except for the duplicate check, which keeps per 登记号 only the
     first row's number and a hash of its cells, and for the optional site file, which is read whole.
-    Errors that stop the import (no such file, missing columns) raise on the first `next`.
+    Errors that stop the import (no such file, missing columns) raise on the first `next`; what the reader
+    did on the user's behalf (a semicolon or tab separator, merged cells, another sheet) comes first, as
+    warnings without a row.
     """
     path = Path(path)
-    today = today or dt.date.today()
-    header, rows = open_rows(path, encoding=encoding)
+    notes: list[Note] = []
+    where, header, rows = open_rows(path, encoding=encoding, sheet=sheet, notes=notes)
     if not header or not any(header):
-        raise InputError("file is empty", file=str(path), expected="a header row with 登记号 and 药物名称")
-    columns = pick_columns(header, COLUMNS, REQUIRED, str(path))
-    site_map = read_ctr_sites(sites, encoding=encoding) if sites else {}
-    when = retrieved or dt.date.fromtimestamp(path.stat().st_mtime)
+        raise InputError("file is empty", file=where, expected="a header row with 登记号 and 药物名称")
+    columns = pick_columns(header, COLUMNS, REQUIRED, where)
+    site_map = read_ctr_sites(sites, encoding=encoding, notes=notes) if sites else {}
+    when = retrieved or modified_date(path)
+    for note in notes:
+        yield RowWarning(note.file, None, "", note.message)
     # 登记号 -> first row's number and a 64-bit hash of its cells, packed into one int (see `_ctr_record`):
     # enough to tell exact from conflicting duplicates in ~140 bytes per trial instead of keeping the row.
     seen: dict[str, int] = {}

@@ -15,14 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipecast.domain import Phase, PhaseEvent, Source
 from pipecast.errors import InputError
-from pipecast.ingest.ctr import cell, decode, pick_columns, read_date, read_rows
+from pipecast.ingest.ctr import cell, decode, open_rows, pick_columns, read_date
 from pipecast.ingest.trials import ImportResult, RowWarning
-from pipecast.tabular import Row
+from pipecast.tabular import Note, Row, modified_date
 
 NMPA_URL = "https://www.nmpa.gov.cn/datasearch/"
 
@@ -65,7 +66,7 @@ class Approval:
         return int(match.group(2)[:4]) if match and match.group(2).startswith("20") else None
 
 
-def _json_rows(path: Path) -> tuple[list[str], list[Row]]:
+def _json_rows(path: Path) -> tuple[list[str], Iterator[Row]]:
     text = decode(path.read_bytes(), str(path))
     if not text.strip():
         raise InputError("file is empty", file=str(path), expected="an NMPA record object or a list of them")
@@ -79,90 +80,101 @@ def _json_rows(path: Path) -> tuple[list[str], list[Row]]:
     if not all(isinstance(r, dict) for r in records):
         raise InputError("expected an object or a list of objects", file=str(path))
     header = list(dict.fromkeys(k for r in records for k in r))
-    return header, [Row(str(path), i, {k: str(v) for k, v in r.items()}) for i, r in enumerate(records, 1)]
+    return header, iter([Row(str(path), i, {k: str(v) for k, v in r.items()}) for i, r in enumerate(records, 1)])
 
 
 def read_nmpa(
     path: str | Path,
     *,
-    today: dt.date | None = None,
+    today: dt.date,
     retrieved: dt.date | None = None,
     encoding: str | None = None,
     date_format: str | None = None,
+    sheet: str | None = None,
 ) -> ImportResult[Approval]:
     """Approval rows; bad numbers, missing/future dates and duplicates are listed warnings."""
+    result: ImportResult[Approval] = ImportResult()
+    for item in iter_nmpa(path, today=today, retrieved=retrieved, encoding=encoding, date_format=date_format,
+                          sheet=sheet):
+        if isinstance(item, RowWarning):
+            result.warnings.append(item)
+        else:
+            result.records.append(item)
+    return result
+
+
+def iter_nmpa(
+    path: str | Path,
+    *,
+    today: dt.date,
+    retrieved: dt.date | None = None,
+    encoding: str | None = None,
+    date_format: str | None = None,
+    sheet: str | None = None,
+) -> Iterator[Approval | RowWarning]:
+    """`read_nmpa` as a stream, in file order (a JSON file is decoded whole; CSV and XLSX stream)."""
     path = Path(path)
-    today = today or dt.date.today()
+    notes: list[Note] = []
     if path.suffix.lower() == ".json":
         if not path.exists():
             raise InputError("file not found", file=str(path))
-        header, rows = _json_rows(path)
+        if sheet is not None:
+            raise InputError(f"--sheet {sheet!r} given for a file that is not a workbook", file=str(path),
+                             expected="--sheet only with an .xlsx file")
+        where, header, rows = str(path), *_json_rows(path)
     else:
-        header, rows = read_rows(path, encoding=encoding)
-    columns = pick_columns(header, COLUMNS, REQUIRED, str(path))
-    when = retrieved or dt.date.fromtimestamp(path.stat().st_mtime)
-    result: ImportResult[Approval] = ImportResult()
-    warnings = result.warnings
+        where, header, rows = open_rows(path, encoding=encoding, sheet=sheet, notes=notes)
+    columns = pick_columns(header, COLUMNS, REQUIRED, where)
+    when = retrieved or modified_date(path)
+    for note in notes:
+        yield RowWarning(note.file, None, "", note.message)
     if not columns["date"]:
-        warnings.append(
-            RowWarning(
-                str(path),
-                None,
-                "批准日期",
-                "no approval-date column: rows are read but give no approved events",
-            )
-        )
+        yield RowWarning(where, None, "批准日期", "no approval-date column: rows are read but give no approved events")
     seen: dict[str, int] = {}
     for row in rows:
-        number, number_column = cell(row, columns, "approval_no")
-        number = re.sub(r"\s+", "", number)
-        if not number:
-            warnings.append(RowWarning(row.file, row.number, number_column, "no 批准文号; row skipped"))
-            continue
-        if number in seen:
-            warnings.append(
-                RowWarning(
-                    row.file,
-                    row.number,
-                    number_column,
-                    f"duplicate {number} (first on row {seen[number]}); row skipped",
-                )
-            )
-            continue
-        seen[number] = row.number
-        if not _NUMBER.match(number):
-            warnings.append(
-                RowWarning(
-                    row.file,
-                    row.number,
-                    number_column,
-                    f"{number!r} is not a 国药准字 number (国药准字 + letter(s) + 8 digits)",
-                )
-            )
-        text, date_column = cell(row, columns, "date")
-        date = read_date(row, date_column, text, warnings, today=today, fmt=date_format)
-        if columns["date"] and date is None and not text:
-            warnings.append(RowWarning(row.file, row.number, date_column, "no approval date; no event"))
-        approval = Approval(
-            approval_no=number,
-            name=cell(row, columns, "name")[0],
-            date=date,
-            holder=cell(row, columns, "holder")[0],
-            reg_class=cell(row, columns, "reg_class")[0],
-            brand=cell(row, columns, "brand")[0],
-            dosage_form=cell(row, columns, "dosage_form")[0],
-            source=Source(f"NMPA {number} ({path.name} row {row.number})", NMPA_URL, when),
-        )
-        year = approval.number_year
-        if date is not None and year is not None and date.year > year + 1:
-            warnings.append(
-                RowWarning(
-                    row.file,
-                    row.number,
-                    date_column,
-                    f"{number} was issued in {year} but dated {date}: likely a re-registration "
-                    "date, so the approval happened by then, not on it",
-                )
-            )
-        result.records.append(approval)
-    return result
+        warnings: list[RowWarning] = []
+        approval = _approval(row, columns, seen, warnings, today=today, when=when, fmt=date_format, file=path.name)
+        yield from warnings
+        if approval is not None:
+            yield approval
+
+
+def _approval(
+    row: Row, columns: dict[str, list[str]], seen: dict[str, int], warnings: list[RowWarning], *,
+    today: dt.date, when: dt.date, fmt: str | None, file: str,
+) -> Approval | None:
+    number, number_column = cell(row, columns, "approval_no")
+    number = re.sub(r"\s+", "", number)
+    if not number:
+        warnings.append(RowWarning(row.file, row.number, number_column, "no 批准文号; row skipped"))
+        return None
+    if number in seen:
+        warnings.append(RowWarning(row.file, row.number, number_column,
+                                   f"duplicate {number} (first on row {seen[number]}); row skipped"))
+        return None
+    seen[number] = row.number
+    if not _NUMBER.match(number):
+        warnings.append(RowWarning(row.file, row.number, number_column,
+                                   f"{number!r} is not a 国药准字 number (国药准字 + letter(s) + 8 digits)"))
+    text, date_column = cell(row, columns, "date")
+    date = read_date(row, date_column, text, warnings, today=today, fmt=fmt)
+    if columns["date"] and date is None and not text:
+        warnings.append(RowWarning(row.file, row.number, date_column, "no approval date; no event"))
+    approval = Approval(
+        approval_no=number,
+        name=cell(row, columns, "name")[0],
+        date=date,
+        holder=cell(row, columns, "holder")[0],
+        reg_class=cell(row, columns, "reg_class")[0],
+        brand=cell(row, columns, "brand")[0],
+        dosage_form=cell(row, columns, "dosage_form")[0],
+        source=Source(f"NMPA {number} ({file} row {row.number})", NMPA_URL, when),
+    )
+    year = approval.number_year
+    if date is not None and year is not None and date.year > year + 1:
+        warnings.append(RowWarning(
+            row.file, row.number, date_column,
+            f"{number} was issued in {year} but dated {date}: likely a re-registration "
+            "date, so the approval happened by then, not on it",
+        ))
+    return approval

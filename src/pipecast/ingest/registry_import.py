@@ -26,15 +26,24 @@ import datetime as dt
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pipecast.domain import Asset, Phase, PhaseEvent, normalise_name
 from pipecast.errors import InputError
 from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
-from pipecast.ingest.trials import DEFAULT_REGION, RowWarning, TrialRecord, derive_history, region_reasons
+from pipecast.ingest.summary import ALL_REGIONS, PROGRESS_EVERY, ImportSummary, Progress, guard_memory
+from pipecast.ingest.trials import (
+    DEFAULT_REGION,
+    RowWarning,
+    TrialRecord,
+    counts_on,
+    derive_history,
+    keep_earliest,
+    region_reasons,
+)
 from pipecast.store import Store
 
 Kind = Literal["ctgov", "ctr", "nmpa"]
@@ -46,50 +55,15 @@ UNRESOLVED_NOTE = "unresolved registry name"
 _ROW = re.compile(r"\brow (\d+)\)")
 _REGION_WORDS = {"重庆", "重庆市", "chongqing", "chungking"}
 
-
-@dataclass
-class RegistryImportSummary:
-    """What an import read and what it added (or, for a dry run, would add)."""
-
-    file: str
-    kind: str
-    records_read: int = 0
-    records_in_region: int = 0
-    records_without_event: int = 0
-    candidates_created: int = 0
-    candidates_updated: int = 0
-    events_added: int = 0
-    events_known: int = 0
-    resolved: dict[str, str] = field(default_factory=dict)  # registry name -> existing/bundled id
-    unresolved: list[str] = field(default_factory=list)  # candidate ids created or fed from unresolved names
-    warnings: list[RowWarning] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.candidates_created or self.candidates_updated or self.events_added)
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["warnings"] = [asdict(w) for w in self.warnings]
-        return data | {"changed": self.changed}
-
-    def describe(self) -> str:
-        verb = "would add" if self.dry_run else "added"
-        return (
-            f"{self.file}: {self.records_read} record(s) read, {self.records_in_region} in region; "
-            f"{verb} {self.candidates_created} candidate(s), {self.events_added} event(s) "
-            f"({self.events_known} already known), {self.candidates_updated} candidate(s) updated; "
-            f"{len(self.unresolved)} unresolved, {len(self.warnings)} warning(s)"
-        )
-
-
 def region_pattern(region: str | None) -> str | None:
-    """The regular expression for a --region value: 重庆/Chongqing mean all spellings of Chongqing."""
-    if region is None or not region.strip():
+    """The regular expression for a --region value: 重庆/Chongqing mean all spellings of Chongqing, and
+    `all` (or None, from Python) keeps every record."""
+    if region is None or region.strip().casefold() == ALL_REGIONS:
         return None
     text = region.strip()
+    if not text:
+        raise InputError("empty region", field="--region",
+                         expected="a place name such as 重庆 or Chongqing, a pattern, or all")
     if set(p.strip().casefold() for p in text.split("|")) <= _REGION_WORDS:
         return DEFAULT_REGION
     try:
@@ -118,19 +92,53 @@ def _row_of(title: str) -> int | None:
 
 @dataclass
 class _Group:
+    """One candidate's share of an import, kept small: per phase only the earliest trial reaching it."""
+
     id: str
     name: str
     resolved: bool
     hint: str = ""
-    trials: list[TrialRecord] = field(default_factory=list)
+    earliest: dict[Phase, TrialRecord] = field(default_factory=dict)
     events: list[PhaseEvent] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
-    sponsors: list[str] = field(default_factory=list)
-    conditions: list[str] = field(default_factory=list)
+    sponsors: Counter[str] = field(default_factory=Counter)
+    condition: str = ""
+
+    def add_sponsor(self, sponsor: str) -> None:
+        if sponsor:
+            self.sponsors[sponsor] += 1
 
 
 def _drug_names(trial: TrialRecord) -> tuple[str, ...]:
     return tuple(n for n in trial.drug_names if normalise_name(n))
+
+
+class _Grouper:
+    """Which candidate each registry name means (resolved once per folded name) and its group."""
+
+    def __init__(self, kind: str, table: AliasTable, summary: ImportSummary) -> None:
+        self.kind, self.table, self.summary = kind, table, summary
+        self.groups: dict[str, _Group] = {}
+        self.cache: dict[str, _Group] = {}
+
+    def __call__(self, name: str) -> _Group:
+        key = normalise_name(name)
+        if key in self.cache:
+            group = self.cache[key]
+        else:
+            target = resolve(name, self.table)
+            if target is not None:
+                self.summary.resolved[name] = target
+                group = self.groups.setdefault(target, _Group(target, name, True))
+            else:
+                new_id = unresolved_id(self.kind, name)
+                hints = match_candidates(name, self.table)
+                hint = f"; closest known: {hints[0].asset_id} ({hints[0].reason})" if hints else ""
+                group = self.groups.setdefault(new_id, _Group(new_id, name, False, hint))
+            self.cache[key] = group
+        if name not in group.names:
+            group.names.append(name)
+        return group
 
 
 def import_registry(
@@ -138,138 +146,146 @@ def import_registry(
     kind: Kind,
     path: str | os.PathLike[str],
     *,
-    region: str | None = None,
+    region: str | None,
+    today: dt.date,
     dry_run: bool = False,
-    today: dt.date | None = None,
     retrieved: dt.date | None = None,
     sites: str | os.PathLike[str] | None = None,
     aliases: AliasTable | None = None,
-) -> RegistryImportSummary:
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
     """Import one registry file into `store` in one transaction (see the module docstring).
 
-    Raises InputError (nothing written) for a file that cannot be read at all; bad rows are warnings.
+    `region` is a --region value (see `region_pattern`); None keeps every record. The file is read as a
+    stream: memory grows with the number of candidates, not of records. Raises InputError (nothing
+    written) for a file that cannot be read at all; bad rows are warnings. Running out of memory is an
+    ImportMemoryError, with nothing written.
     """
+    return guard_memory(path, lambda: _import_registry(
+        store, kind, Path(path), region=region, today=today, dry_run=dry_run, retrieved=retrieved, sites=sites,
+        aliases=aliases, sheet=sheet, progress=progress))
+
+
+def _import_registry(
+    store: Store, kind: Kind, file: Path, *, region: str | None, today: dt.date, dry_run: bool,
+    retrieved: dt.date | None, sites: str | os.PathLike[str] | None, aliases: AliasTable | None,
+    sheet: str | None, progress: Progress | None,
+) -> ImportSummary:
     if kind not in KINDS:
         raise InputError(f"unknown registry {kind!r}", field="kind", expected="ctgov, ctr or nmpa")
-    file = Path(path)
     if not file.exists():
         raise InputError("file not found", file=str(file))
-    today = today or dt.date.today()
     pattern = region_pattern(region)
-    summary = RegistryImportSummary(file=str(file), kind=kind, dry_run=dry_run)
+    summary = ImportSummary(file=str(file), kind=kind, dry_run=dry_run, region=pattern)
     existing = {a.id: a for a in store.assets()}
-    table = build_alias_table(list(existing.values()), aliases)
-    groups: dict[str, _Group] = {}
-    cache: dict[str, _Group] = {}
-
-    def group_for(name: str) -> _Group:
-        key = normalise_name(name)
-        if key in cache:
-            return cache[key]
-        target = resolve(name, table)
-        if target is not None:
-            summary.resolved[name] = target
-            group = groups.setdefault(target, _Group(target, name, True))
-        else:
-            new_id = unresolved_id(kind, name)
-            hints = match_candidates(name, table)
-            hint = f"; closest known: {hints[0].asset_id} ({hints[0].reason})" if hints else ""
-            group = groups.setdefault(new_id, _Group(new_id, name, False, hint))
-        cache[key] = group
-        if name not in group.names:
-            group.names.append(name)
-        return group
-
+    group_for = _Grouper(kind, build_alias_table(list(existing.values()), aliases), summary)
+    warnings = summary.warnings
     if kind == "nmpa":
-        from pipecast.ingest.nmpa import read_nmpa
-
-        approvals = read_nmpa(file, today=today, retrieved=retrieved)
-        summary.warnings.extend(approvals.warnings)
-        summary.records_read = len(approvals.records)
-        region_re = re.compile(pattern, re.IGNORECASE) if pattern else None
-        for approval in approvals.records:
-            if region_re is not None and not region_re.search(approval.holder):
-                continue
-            summary.records_in_region += 1
-            event = approval.event
-            if event is None or not normalise_name(approval.name):
-                summary.records_without_event += 1
-                continue
-            group = group_for(approval.name)
-            group.events.append(event)
-            if approval.holder:
-                group.sponsors.append(approval.holder)
+        _read_approvals(file, group_for, summary, warnings, pattern=pattern, today=today, retrieved=retrieved,
+                        sheet=sheet, progress=progress)
     else:
-        trials = _read_trials(kind, file, today=today, retrieved=retrieved, sites=sites, summary=summary)
-        summary.records_read = len(trials)
-        for trial in trials:
-            if pattern is not None and not region_reasons(trial, pattern):
-                continue
-            summary.records_in_region += 1
-            names = _drug_names(trial)
-            if trial.event_date is None and trial.phase is not None:
-                title = trial.source.title if trial.source else trial.trial_id
-                summary.warnings.append(RowWarning(
-                    str(file), _row_of(title), "date",
-                    f"{trial.trial_id} has no start or first-posted date; no event",
-                ))
-            if not names or not derive_history([trial], as_of=today):
-                summary.records_without_event += 1
-                continue
-            for name in names:
-                group = group_for(name)
-                group.trials.append(trial)
-                if trial.sponsor:
-                    group.sponsors.append(trial.sponsor)
-                group.conditions.extend(trial.conditions)
-
-    assets = [_asset(g, kind, existing.get(g.id), today, str(file), summary.warnings) for g in groups.values()]
+        trials = _read_trials(kind, file, today=today, retrieved=retrieved, sites=sites, sheet=sheet,
+                              warnings=warnings)
+        _group_trials(trials, file, group_for, summary, warnings, pattern=pattern, today=today, progress=progress)
+    if progress is not None:
+        progress(summary.records_read)
+    groups = group_for.groups
+    assets = [_asset(g, kind, existing.get(g.id), today, str(file), warnings) for g in groups.values()]
     to_write = [a for a in assets if a is not None]
     summary.unresolved = sorted(g.id for g in groups.values() if g.id.startswith(UNRESOLVED_PREFIXES))
     result = store.import_data(assets=to_write, source_file=file, kind=f"registry:{kind}", dry_run=dry_run)
-    summary.candidates_created = result.assets_added
-    summary.events_added = result.events_added
-    summary.events_known = result.events_known
-    summary.changes = list(result.changes)
-    touched = {line.split(" ", 2)[2].split(": ", 1)[0] for line in result.changes if line.startswith("+ event ")}
-    added = {line.split(" ", 3)[2] for line in result.changes if line.startswith("+ asset ")}
-    updated = {line.split(" ", 3)[2].rstrip(":") for line in result.changes if line.startswith("~ asset ")}
-    summary.candidates_updated = len((touched | updated) - added)
+    summary.record_write(result, (a.id for a in to_write), existing)
     return summary
+
+
+def _read_approvals(
+    file: Path, group_for: _Grouper, summary: ImportSummary, warnings: list[RowWarning], *,
+    pattern: str | None, today: dt.date, retrieved: dt.date | None, sheet: str | None, progress: Progress | None,
+) -> None:
+    from pipecast.ingest.nmpa import iter_nmpa
+
+    region_re = re.compile(pattern, re.IGNORECASE) if pattern else None
+    for approval in iter_nmpa(file, today=today, retrieved=retrieved, sheet=sheet):
+        if isinstance(approval, RowWarning):
+            warnings.append(approval)
+            continue
+        summary.records_read += 1
+        if progress is not None and summary.records_read % PROGRESS_EVERY == 0:
+            progress(summary.records_read)
+        if region_re is not None and not region_re.search(approval.holder):
+            continue
+        summary.records_in_region += 1
+        event = approval.event
+        if event is None or not normalise_name(approval.name):
+            summary.records_without_event += 1
+            continue
+        group = group_for(approval.name)
+        group.events.append(event)
+        group.add_sponsor(approval.holder)
+
+
+def _group_trials(
+    trials: Iterable[TrialRecord | RowWarning], file: Path, group_for: _Grouper, summary: ImportSummary,
+    warnings: list[RowWarning], *, pattern: str | None, today: dt.date, progress: Progress | None,
+) -> None:
+    for trial in trials:
+        if isinstance(trial, RowWarning):
+            warnings.append(trial)
+            continue
+        summary.records_read += 1
+        if progress is not None and summary.records_read % PROGRESS_EVERY == 0:
+            progress(summary.records_read)
+        if pattern is not None and not region_reasons(trial, pattern):
+            continue
+        summary.records_in_region += 1
+        names = _drug_names(trial)
+        if trial.event_date is None and trial.phase is not None:
+            title = trial.source.title if trial.source else trial.trial_id
+            warnings.append(RowWarning(
+                str(file), _row_of(title), "date", f"{trial.trial_id} has no start or first-posted date; no event",
+            ))
+        if not names or not counts_on(trial, today):
+            summary.records_without_event += 1
+            continue
+        for name in names:
+            group = group_for(name)
+            keep_earliest(group.earliest, trial)
+            group.add_sponsor(trial.sponsor)
+            if not group.condition:
+                group.condition = next((c for c in trial.conditions if c.strip()), "")
 
 
 def _read_trials(
     kind: str, file: Path, *, today: dt.date, retrieved: dt.date | None,
-    sites: str | os.PathLike[str] | None, summary: RegistryImportSummary,
-) -> list[TrialRecord]:
+    sites: str | os.PathLike[str] | None, sheet: str | None, warnings: list[RowWarning],
+) -> Iterator[TrialRecord | RowWarning]:
     if kind == "ctgov":
-        from pipecast.ingest.ctgov import read_ctgov
+        from pipecast.ingest.ctgov import iter_ctgov
 
-        return read_ctgov(file, retrieved=retrieved)
-    from pipecast.ingest.ctr import read_ctr
+        if sheet is not None:
+            raise InputError(f"--sheet {sheet!r} given for a file that is not a workbook", file=str(file),
+                             expected="--sheet only with an .xlsx file")
+        return iter_ctgov(file, retrieved=retrieved)
+    from pipecast.ingest.ctr import iter_ctr
 
-    result = read_ctr(file, sites=Path(sites) if sites else None, today=today, retrieved=retrieved)
-    summary.warnings.extend(result.warnings)
-    return result.records
+    return iter_ctr(file, sites=Path(sites) if sites else None, today=today, retrieved=retrieved, sheet=sheet)
 
 
 def _asset(
     group: _Group, kind: str, stored: Asset | None, today: dt.date, file: str, warnings: list[RowWarning]
 ) -> Asset | None:
     events = list(group.events)
-    if group.trials:
-        events.extend(derive_history(group.trials, as_of=today))
+    if group.earliest:
+        events.extend(derive_history(dict.fromkeys(group.earliest.values()), as_of=today))
     if stored is not None:
         events = _forward_only(stored, events, file, warnings)
         if not events:
             return None
-        from dataclasses import replace
-
         return replace(stored, history=tuple(events))  # attributes unchanged: only events are appended
     if not events:
         return None
-    sponsor = Counter(group.sponsors).most_common(1)[0][0] if group.sponsors else ""
-    indication = next((c for c in group.conditions if c.strip()), "")
+    sponsor = group.sponsors.most_common(1)[0][0] if group.sponsors else ""
     note = ""
     if not group.resolved:
         note = f"{UNRESOLVED_NOTE} {group.name!r} from {kind}{group.hint}; confirm or merge"
@@ -279,7 +295,7 @@ def _asset(
         name=group.name,
         history=tuple(events),
         sponsor=sponsor[:200],
-        indication=indication[:300],
+        indication=group.condition[:300],
         jurisdiction="CN" if kind != "ctgov" else "",
         aliases=aliases,
         note=note,

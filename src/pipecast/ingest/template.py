@@ -27,16 +27,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipecast.domain import Asset, PhaseEvent, Source, UnknownPhaseError, normalise_name, parse_phase
-from pipecast.errors import InputError
+from pipecast.domain import Asset, PhaseEvent, Source, normalise_name, parse_phase
+from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
+from pipecast.ingest.summary import PROGRESS_EVERY, ImportSummary, Progress, guard_memory
 from pipecast.store import Store
-from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Row, parse_date, read_table
+from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Note, Row, open_table, parse_date
 
 #: The fields a spreadsheet column can be mapped to (the ASSETS.csv columns).
 TARGETS: tuple[str, ...] = (
@@ -56,12 +57,6 @@ class ColumnMapping:
     columns: dict[str, str]
     date_format: str = ""
     origin: str = "--map"
-
-    def column_for(self, target: str) -> str | None:
-        for column, mapped in self.columns.items():
-            if mapped == target:
-                return column
-        return None
 
 
 def _check_targets(columns: Mapping[str, str], origin: str) -> dict[str, str]:
@@ -154,38 +149,6 @@ def mapping_option(text: str, *, date_format: str = "") -> ColumnMapping:
 # ------------------------------------------------------------------------------------------- shared
 
 
-@dataclass
-class FileImportSummary:
-    """What a template or announcements import read and added (or, for a dry run, would add)."""
-
-    file: str
-    kind: str
-    rows_read: int = 0
-    candidates_created: int = 0
-    candidates_updated: int = 0
-    events_added: int = 0
-    events_known: int = 0
-    resolved: dict[str, str] = field(default_factory=dict)  # name in the file -> existing/bundled id
-    unresolved: list[str] = field(default_factory=list)  # candidate ids created from unresolved names
-    changes: list[str] = field(default_factory=list)
-    dry_run: bool = False
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.candidates_created or self.candidates_updated or self.events_added)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"changed": self.changed}
-
-    def describe(self) -> str:
-        verb = "would add" if self.dry_run else "added"
-        return (
-            f"{self.file}: {self.rows_read} row(s) read; {verb} {self.candidates_created} candidate(s), "
-            f"{self.events_added} event(s) ({self.events_known} already known), "
-            f"{self.candidates_updated} candidate(s) updated; {len(self.unresolved)} unresolved"
-        )
-
-
 def store_table(store: Store, bundled: AliasTable | None = None) -> tuple[dict[str, Asset], AliasTable]:
     """The store's candidates by id, and the alias table built from them plus the bundled aliases."""
     existing = {a.id: a for a in store.assets()}
@@ -217,20 +180,12 @@ def unresolved_note(name: str, kind: str, hint: str) -> str:
 
 
 def apply_to_store(
-    store: Store, assets: Sequence[Asset], summary: FileImportSummary, *, file: Path, dry_run: bool
-) -> FileImportSummary:
+    store: Store, assets: Sequence[Asset], summary: ImportSummary, *, file: Path, dry_run: bool,
+    existing: Iterable[str],
+) -> ImportSummary:
     """Write `assets` in one transaction (`Store.import_data`) and fill the summary's counts."""
     result = store.import_data(assets=assets, source_file=file, kind=summary.kind, dry_run=dry_run)
-    summary.candidates_created = result.assets_added
-    summary.events_added = result.events_added
-    summary.events_known = result.events_known
-    summary.changes = list(result.changes)
-    touched = {line.split(" ", 2)[2].split(": ", 1)[0] for line in result.changes if line.startswith("+ event ")}
-    added = {line.split(" ", 3)[2] for line in result.changes if line.startswith("+ asset ")}
-    updated = {line.split(" ", 3)[2].rstrip(":") for line in result.changes
-               if line.startswith(("~ asset ", "+ alias "))}
-    updated |= {line.rsplit(" for ", 1)[1] for line in result.changes if line.startswith("+ alias ")}
-    summary.candidates_updated = len((touched | updated) - added)
+    summary.record_write(result, (a.id for a in assets), existing)
     return summary
 
 
@@ -271,57 +226,71 @@ class TemplateRow:
 
 
 def read_template(
-    path: str | os.PathLike[str], mapping: ColumnMapping, *, today: dt.date | None = None
+    path: str | os.PathLike[str], mapping: ColumnMapping, *, today: dt.date, sheet: str | None = None,
+    notes: list[Note] | None = None,
 ) -> list[TemplateRow]:
     """Every data row of the spreadsheet through the mapping (see the module docstring)."""
-    today = today or dt.date.today()
+    return list(iter_template(path, mapping, today=today, sheet=sheet, notes=notes))
+
+
+def iter_template(
+    path: str | os.PathLike[str], mapping: ColumnMapping, *, today: dt.date, sheet: str | None = None,
+    notes: list[Note] | None = None,
+) -> Iterator[TemplateRow]:
+    """`read_template` as a stream, reading the file as it goes; the header is checked on the first `next`."""
     file = Path(path)
-    rows = read_table(file, ())
-    if not rows:
-        raise InputError("no data rows", file=str(file), expected="a header row and at least one candidate row")
-    header = list(rows[0].values)
+    where, header, rows = open_table(file, sheet=sheet, notes=notes)
     missing = [c for c in mapping.columns if c not in header]
     if missing:
         raise InputError(
-            f"mapped column(s) {', '.join(repr(c) for c in missing)} not in the file", file=str(file), row=1,
-            field=missing[0], expected="a header with " + ", ".join(repr(c) for c in header if c),
+            f"mapped column(s) {', '.join(repr(c) for c in missing)} not in the file", file=where,
+            row=1, field=missing[0], expected="a header with " + ", ".join(repr(c) for c in header if c),
         )
     col = {target: column for column, target in mapping.columns.items()}
-    out: list[TemplateRow] = []
     seen: dict[str, int] = {}
+    empty = True
     for row in rows:
-        values = {t: row.get(c) for t, c in col.items()}
-        name = values.get("name", "")
-        asset_id = values.get("id", "")
-        if not (name or asset_id):
-            column = col.get("name") or col["id"]
-            raise row.error(column, "name is missing", "the candidate's name")
-        if asset_id:
-            if asset_id in seen:
-                raise row.error(col["id"], f"duplicate id {asset_id!r} (first on row {seen[asset_id]})", "unique ids")
-            seen[asset_id] = row.number
-        phase_text = values.get("phase", "")
-        if not phase_text:
-            raise row.error(col["phase"], "phase is missing", "a phase such as Phase 2, III期, NDA")
-        try:
-            phase = parse_phase(phase_text)
-        except UnknownPhaseError as exc:
-            raise row.error(col["phase"], str(exc)) from None
-        start = row_date(row, col["phase_start"], "phase_start", fmt=mapping.date_format, not_after=today)
-        assert start is not None
-        source = None
-        if values.get("source_title") or values.get("source_url"):
-            source_date = None
-            if "source_date" in col:
-                source_date = row_date(row, col["source_date"], "source_date", fmt=mapping.date_format,
-                                       not_after=today, required=False)
-            source = Source(values.get("source_title") or values.get("source_url", ""),
-                            values.get("source_url", ""), source_date)
-        count = row.positive_int(col["count"]) if "count" in col else 1
-        aliases = tuple(a.strip() for a in values.get("aliases", "").split("|") if a.strip())
-        event = PhaseEvent(phase, start, source, values.get("indication", ""))
-        out.append(TemplateRow(row, asset_id, name or asset_id, event, values, aliases, count))
-    return out
+        empty = False
+        yield _template_row(row, col, mapping, seen, today)
+    if empty:
+        raise InputError("no data rows", file=where,
+                         expected="a header row and at least one candidate row")
+
+
+def _template_row(
+    row: Row, col: dict[str, str], mapping: ColumnMapping, seen: dict[str, int], today: dt.date
+) -> TemplateRow:
+    values = {t: row.get(c) for t, c in col.items()}
+    name = values.get("name", "")
+    asset_id = values.get("id", "")
+    if not (name or asset_id):
+        column = col.get("name") or col["id"]
+        raise row.error(column, "name is missing", "the candidate's name")
+    if asset_id:
+        if asset_id in seen:
+            raise row.error(col["id"], f"duplicate id {asset_id!r} (first on row {seen[asset_id]})", "unique ids")
+        seen[asset_id] = row.number
+    phase_text = values.get("phase", "")
+    if not phase_text:
+        raise row.error(col["phase"], "phase is missing", "a phase such as Phase 2, III期, NDA")
+    try:
+        phase = parse_phase(phase_text)
+    except UnknownPhaseError as exc:
+        raise row.error(col["phase"], str(exc)) from None
+    start = row_date(row, col["phase_start"], "phase_start", fmt=mapping.date_format, not_after=today)
+    assert start is not None
+    source = None
+    if values.get("source_title") or values.get("source_url"):
+        source_date = None
+        if "source_date" in col:
+            source_date = row_date(row, col["source_date"], "source_date", fmt=mapping.date_format,
+                                   not_after=today, required=False)
+        source = Source(values.get("source_title") or values.get("source_url", ""),
+                        values.get("source_url", ""), source_date)
+    count = row.positive_int(col["count"]) if "count" in col else 1
+    aliases = tuple(a.strip() for a in values.get("aliases", "").split("|") if a.strip())
+    event = PhaseEvent(phase, start, source, values.get("indication", ""))
+    return TemplateRow(row, asset_id, name or asset_id, event, values, aliases, count)
 
 
 def import_template(
@@ -329,17 +298,33 @@ def import_template(
     path: str | os.PathLike[str],
     mapping: ColumnMapping,
     *,
+    today: dt.date,
     dry_run: bool = False,
-    today: dt.date | None = None,
     aliases: AliasTable | None = None,
-) -> FileImportSummary:
-    """Import a mapped spreadsheet into `store` in one transaction; InputError (nothing written) on bad input."""
-    file = Path(path)
-    records = read_template(file, mapping, today=today)
-    summary = FileImportSummary(file=str(file), kind="template", rows_read=len(records), dry_run=dry_run)
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import a mapped spreadsheet into `store` in one transaction; InputError (nothing written) on bad input.
+
+    The file is read as a stream (memory grows with the candidates, not the rows); `progress` is called with
+    the rows read so far. Running out of memory is an ImportMemoryError, with nothing written.
+    """
+    return guard_memory(path, lambda: _import_template(store, Path(path), mapping, today=today, dry_run=dry_run,
+                                                       aliases=aliases, sheet=sheet, progress=progress))
+
+
+def _import_template(
+    store: Store, file: Path, mapping: ColumnMapping, *, today: dt.date, dry_run: bool, aliases: AliasTable | None,
+    sheet: str | None, progress: Progress | None,
+) -> ImportSummary:
+    notes: list[Note] = []
+    summary = ImportSummary(file=str(file), kind="template", dry_run=dry_run)
     existing, table = store_table(store, aliases)
     merged: dict[str, Asset] = {}
-    for rec in records:
+    for rec in iter_template(file, mapping, today=today, sheet=sheet, notes=notes):
+        summary.records_read += 1
+        if progress is not None and summary.records_read % PROGRESS_EVERY == 0:
+            progress(summary.records_read)
         if rec.id:
             target = Resolution(rec.id, True)
         else:
@@ -370,5 +355,9 @@ def import_template(
             asset = replace(base, history=(*history, rec.event), aliases=(*base.aliases, *dict.fromkeys(names)),
                             **changed)
         merged[target.id] = asset
+    summary.records_in_region = summary.records_read
     summary.unresolved = sorted(set(summary.unresolved))
-    return apply_to_store(store, list(merged.values()), summary, file=file, dry_run=dry_run)
+    summary.add_notes(notes)
+    if progress is not None:
+        progress(summary.records_read)
+    return apply_to_store(store, list(merged.values()), summary, file=file, dry_run=dry_run, existing=existing)

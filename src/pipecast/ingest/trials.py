@@ -35,7 +35,6 @@ TRIAL_PHASES = (Phase.PHASE1, Phase.PHASE2, Phase.PHASE3)
 
 # ClinicalTrials.gov overallStatus values and China-registry 试验状态 that mean "stopped for good".
 _STOPPED = re.compile(r"terminated|withdrawn|终止|撤回|撤销", re.IGNORECASE)
-_NOT_STARTED = re.compile(r"not[_ ]yet[_ ]recruiting|尚未招募", re.IGNORECASE)
 
 DEFAULT_REGION = "重庆|Chongqing|Chungking"
 
@@ -66,10 +65,6 @@ class TrialRecord:
     def stopped(self) -> bool:
         """Terminated or withdrawn: no progress is taken from this trial."""
         return bool(_STOPPED.search(self.status))
-
-    @property
-    def not_started(self) -> bool:
-        return bool(_NOT_STARTED.search(self.status))
 
     @property
     def event_date(self) -> dt.date | None:
@@ -114,11 +109,34 @@ class ImportResult(Generic[T]):
         return len(self.records)
 
 
-def _counts(trial: TrialRecord, as_of: dt.date) -> bool:
+def counts_on(trial: TrialRecord, as_of: dt.date) -> bool:
+    """Whether the trial gives any event by `as_of` (the rules in the module docstring)."""
     if trial.phase not in TRIAL_PHASES or trial.stopped:
         return False
     date, known = trial.event_date, trial.known_on
     return date is not None and known is not None and date <= as_of and known <= as_of
+
+
+def _order(trial: TrialRecord) -> tuple[dt.date, dt.date, str]:
+    """Which of two trials reaching a phase dates it: the earlier, then the earlier known, then by id."""
+    date, known = trial.event_date, trial.known_on
+    assert date is not None
+    assert known is not None
+    return date, known, trial.trial_id
+
+
+def keep_earliest(earliest: dict[Phase, TrialRecord], trial: TrialRecord) -> None:
+    """Fold a counting trial (`counts_on`) into `earliest`: per phase, the trial that dates it so far.
+
+    `derive_history` over the distinct values of `earliest` equals `derive_history` over every trial
+    folded in, so a candidate's history needs only these (at most three) trials, not all of its records.
+    """
+    assert trial.phase is not None
+    for phase in TRIAL_PHASES:
+        if trial.phase.order >= phase.order:
+            held = earliest.get(phase)
+            if held is None or _order(trial) < _order(held):
+                earliest[phase] = trial
 
 
 def _events(trials: Sequence[TrialRecord], indication: str) -> list[PhaseEvent]:
@@ -127,9 +145,10 @@ def _events(trials: Sequence[TrialRecord], indication: str) -> list[PhaseEvent]:
         reached = [t for t in trials if t.phase is not None and t.phase.order >= phase.order]
         if not reached:
             continue
-        first = min(reached, key=lambda t: (t.event_date, t.known_on, t.trial_id))
+        first = min(reached, key=_order)
         date, known = first.event_date, first.known_on
-        assert date is not None and known is not None
+        assert date is not None
+        assert known is not None
         recorded = known if known > date else None
         source = first.source or Source(f"{first.registry} {first.trial_id}")
         if first.phase is not None and first.phase is not phase:
@@ -141,15 +160,14 @@ def _events(trials: Sequence[TrialRecord], indication: str) -> list[PhaseEvent]:
 
 
 def derive_history(
-    trials: Iterable[TrialRecord], *, as_of: dt.date | None = None, per_indication: bool = False
+    trials: Iterable[TrialRecord], *, as_of: dt.date, per_indication: bool = False
 ) -> list[PhaseEvent]:
     """A candidate's phase history from its trials (rules in the module docstring).
 
     Overall by default (events without an indication); with `per_indication`, one history per
     condition named by the trials (grouped case- and width-insensitively, first spelling kept).
     """
-    as_of = as_of or dt.date.today()
-    usable = [t for t in trials if _counts(t, as_of)]
+    usable = [t for t in trials if counts_on(t, as_of)]
     if not per_indication:
         return _events(usable, "")
     groups: dict[str, list[TrialRecord]] = {}

@@ -21,6 +21,31 @@ def _base_layout(height: int) -> dict[str, Any]:
     }
 
 
+def count_dtick(top: float, ticks: int = 8) -> int:
+    """A whole-number tick step (1, 2, 5, 10, 20, 50, ...) for an axis of counts reaching `top`: at most
+    about `ticks` ticks, never a fraction."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor * ticks >= top:
+                return step * factor
+        step *= 10
+
+
+def steps(years: list[int], values: list[float]) -> dict[str, list[float]]:
+    """Each year's value as a flat step over the year (year − ½ to year + ½): no slope between years.
+
+    Consecutive points share either x (the jump at a year boundary) or y (the year itself), so plotly
+    draws only horizontal and vertical segments.
+    """
+    xs: list[float] = []
+    ys: list[float] = []
+    for year, value in zip(years, values, strict=True):
+        xs += [year - 0.5, year + 0.5]
+        ys += [value, value]
+    return {"x": xs, "y": ys}
+
+
 def fan_figure(forecast: Forecast, target: Target, t: dict[str, str]) -> Any:
     import plotly.graph_objects as go
 
@@ -59,41 +84,56 @@ def fan_figure(forecast: Forecast, target: Target, t: dict[str, str]) -> Any:
         ("q25", "q75", t["fan_band50"], 0.3),
     ):
         fig.add_trace(
-            go.Scatter(
-                x=years, y=fan[low], mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False
-            )
+            go.Scatter(**steps(years, fan[low]), mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False)
         )
         fig.add_trace(
             go.Scatter(
-                x=years,
-                y=fan[high],
+                **steps(years, fan[high]),
                 mode="lines",
                 line={"width": 0},
                 fill="tonexty",
                 fillcolor=f"rgba({BLUE},{alpha})",
                 name=name,
-                customdata=fan[low],
-                hovertemplate=f"{esc(name)}: " + "%{customdata:.0f}–%{y:.0f}<extra></extra>",
+                hoverinfo="skip",
             )
         )
     fig.add_trace(
         go.Scatter(
-            x=years,
-            y=fan["q50"],
+            **steps(years, fan["q50"]),
             mode="lines",
             name=t["fan_median"],
             line={"color": f"rgb({BLUE})", "width": 1.5, "dash": "dot"},
-            hovertemplate=f"{esc(t['fan_median'])}: " + "%{y:.0f}<extra></extra>",
+            hoverinfo="skip",
         )
     )
     fig.add_trace(
         go.Scatter(
+            **steps(years, fan["expected"]),
+            mode="lines",
+            name=t["fan_expected"],
+            legendgroup="expected",
+            line={"color": f"rgb({BLUE})", "width": 3},
+            hoverinfo="skip",
+        )
+    )
+    # One point per year carries the hover text: the year's expected count and its ranges.
+    ranges = [[fan[q][k] for q in ("q05", "q25", "q50", "q75", "q95")] for k in range(len(years))]
+    fig.add_trace(
+        go.Scatter(
             x=years,
             y=fan["expected"],
-            mode="lines+markers",
+            mode="markers",
             name=t["fan_expected"],
-            line={"color": f"rgb({BLUE})", "width": 3},
-            hovertemplate=f"{esc(t['fan_expected'])}: " + "%{y:.2f}<extra></extra>",
+            legendgroup="expected",
+            showlegend=False,
+            marker={"color": f"rgb({BLUE})", "size": 7},
+            customdata=ranges,
+            hovertemplate=(
+                f"{esc(t['fan_expected'])}: " + "%{y:.2f}<br>"
+                f"{esc(t['fan_median'])}: " + "%{customdata[2]:.0f}<br>"
+                f"{esc(t['fan_band50'])}: " + "%{customdata[1]:.0f}–%{customdata[3]:.0f}<br>"
+                f"{esc(t['fan_band90'])}: " + "%{customdata[0]:.0f}–%{customdata[4]:.0f}<extra></extra>"
+            ),
         )
     )
     observed = [(o.year, o.observed) for o in forecast.outlooks if o.observed > 0]
@@ -120,9 +160,15 @@ def fan_figure(forecast: Forecast, target: Target, t: dict[str, str]) -> Any:
         margin={"l": 60, "r": 20, "t": 20, "b": 80},
     )
     fig.update_layout(**layout)
-    fig.update_xaxes(title_text=t["axis_year"], dtick=1, tickformat="d")
+    x_range = [min(years[0], target.first_year) - 0.5, max(years[-1], target.last_year) + 0.5] if years else None
+    fig.update_xaxes(title_text=t["axis_year"], dtick=1, tickformat="d", range=x_range, showgrid=False)
+    y_top = max(top, band_high) * 1.08
     fig.update_yaxes(
-        title_text=t["axis_approvals"], rangemode="tozero", range=[0, max(top, band_high) * 1.08]
+        title_text=t["axis_approvals"],
+        rangemode="tozero",
+        range=[0, y_top],
+        dtick=count_dtick(y_top),
+        tickformat="d",
     )
     return fig
 
@@ -218,5 +264,10 @@ def funnel_figure(forecast: Forecast, t: dict[str, str]) -> Any:
     layout.update(margin={"l": 140, "r": 40, "t": 10, "b": 40}, bargap=0.25, showlegend=False)
     fig.update_layout(**layout)
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(title_text=t["axis_candidates"], rangemode="tozero", tickformat="d")
+    fig.update_xaxes(
+        title_text=t["axis_candidates"],
+        rangemode="tozero",
+        tickformat="d",
+        dtick=count_dtick(max([*values, 1]) * 1.1),
+    )
     return fig

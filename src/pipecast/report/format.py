@@ -24,10 +24,19 @@ def format_probability(p: float) -> str:
     return f"{p:.1%}"
 
 
-def format_delta(d: float) -> str:
-    if 0 < abs(d) < 0.0005:
-        return "+<0.1%" if d > 0 else "−<0.1%"
-    return f"{d:+.1%}".replace("-", "−")
+def format_delta(d: float, t: dict[str, str]) -> str:
+    """A change in probability in percentage points, as a reader says it ("+4.8", "less than 0.1")."""
+    points = d * 100
+    if points == 0:
+        return t["delta_zero"]
+    if abs(points) < 0.05:
+        return t["delta_tiny"]
+    return f"{points:+.1f}".replace("-", "−")
+
+
+def is_cjk(text: str) -> bool:
+    """Whether the text contains Chinese characters (a Chinese name or alias)."""
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
 
 
 def span_label(first: int, last: int) -> str:

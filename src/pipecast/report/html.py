@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipecast.errors import InputError
+from pipecast.domain import Asset
 from pipecast.engines.result import Forecast, TargetCheck
+from pipecast.errors import InputError
 from pipecast.rates import BUNDLED_RATE_SETS
 from pipecast.report.charts import fan_figure, funnel_figure, pmf_figure
 from pipecast.report.format import (
@@ -28,12 +29,15 @@ from pipecast.report.format import (
     esc,
     format_delta,
     format_probability,
+    is_cjk,
     span_label,
     verdict_key,
 )
 from pipecast.report.strings import LANGUAGES, STRINGS
 from pipecast.report.style import CSP, CSS, PLOT_SCRIPT
 from pipecast.targets import Target
+
+__all__ = ["LANGUAGES", "render_report", "write_report"]
 
 _URL_RE = re.compile(r"https?://[^\s,;\"'<>()]+[^\s,;\"'<>().]")
 
@@ -59,8 +63,17 @@ def _table(
     long: frozenset[int] = frozenset(),
     nowrap: frozenset[int] = frozenset(),
 ) -> str:
-    """A table from escaped cell HTML; headers are escaped here."""
-    head = "".join(f"<th{' class=num' if i in numeric else ''}>{esc(h)}</th>" for i, h in enumerate(headers))
+    """A table from escaped cell HTML; headers are escaped here.
+
+    Columns in `nowrap` (short words: a phase, a date, a count) never break inside a word, which keeps
+    Chinese labels from being squeezed to one character per line.
+    """
+
+    def head_class(i: int) -> str:
+        classes = [c for c, cols in (("num", numeric), ("nowrap", nowrap)) if i in cols]
+        return f' class="{" ".join(classes)}"' if classes else ""
+
+    head = "".join(f"<th{head_class(i)}>{esc(h)}</th>" for i, h in enumerate(headers))
     body = []
     for row in rows:
         cells = []
@@ -106,6 +119,136 @@ def _version() -> str:
         return "(development)"
 
 
+def _method_label(forecast: Forecast, t: dict[str, str]) -> str:
+    return t.get(f"method_{forecast.method}", forecast.method)
+
+
+def _base_name(path: str) -> str:
+    """The last part of a path, whatever the system that wrote it."""
+    return Path(path.replace("\\", "/")).name
+
+
+def _is_bundled(forecast: Forecast) -> bool:
+    """Whether the forecast's rate set is one of pipecast's bundled sets (not a user's file)."""
+    rate_set = forecast.rate_set
+    bundled = BUNDLED_RATE_SETS.get(rate_set.name)
+    if bundled is None:
+        return False
+    origin = rate_set.origin or ""
+    if not origin or origin.startswith("bundled"):
+        return True
+    from importlib import resources
+
+    packaged = Path(str(resources.files("pipecast.rates") / "data" / bundled[0]))
+    try:
+        return Path(origin).resolve() == packaged.resolve()
+    except OSError:
+        return False
+
+
+def _rate_name(forecast: Forecast) -> str:
+    """The rate set's name: the bundled name, or a file's base name (never a local path)."""
+    return _base_name(forecast.rate_set.name)
+
+
+def _origin_label(forecast: Forecast, t: dict[str, str]) -> str:
+    """Where the rate set comes from, for readers: never a local path, only a file's base name."""
+    if _is_bundled(forecast):
+        return t["bundled"]
+    name = _base_name(forecast.rate_set.origin or "")
+    return t["rate_file"].format(name=name) if name else ""
+
+
+def _public_data(forecast: Forecast, target: Target) -> dict[str, Any]:
+    """The forecast's JSON as embedded in the page, with the rate file's local path cut to its name."""
+    data = forecast.to_json(target)
+    rate_set = data.get("rate_set")
+    if isinstance(rate_set, dict):
+        rate_set["name"] = _rate_name(forecast)
+        if rate_set.get("origin"):
+            rate_set["origin"] = "bundled" if _is_bundled(forecast) else _base_name(str(rate_set["origin"]))
+    return data
+
+
+def _chinese_alias(asset: Asset) -> str:
+    return next((alias for alias in asset.aliases if is_cjk(alias)), "")
+
+
+def _name_cell(asset: Asset | None, name: str, t: dict[str, str], *, stale: bool = False) -> str:
+    """A candidate's name as the reader's language has it.
+
+    In Chinese, a candidate with a Chinese alias shows that alias with its code name beside it, and a
+    cohort gets a Chinese description with its recorded name beside it.
+    """
+    shown = esc(name)
+    if "cohort_name" in t and asset is not None and not is_cjk(name):
+        local = _chinese_alias(asset)
+        if not local and asset.id.startswith("cohort:"):
+            local = t["cohort_name"].format(phase=t.get(f"phase_{asset.phase.value}", asset.phase.value))
+        if local:
+            shown = f'{esc(local)} <span class="alt">{esc(name)}</span>'
+    if stale:
+        shown += f' <span class="stale" title="{esc(t["stale_title"])}">{esc(t["stale_badge"])}</span>'
+    return shown
+
+
+def _stale_share(forecast: Forecast, target: Target) -> float | None:
+    """P(target met) minus P(target met) without the stale candidates, where the forecast gives it for
+    this target (`Forecast.stale_share`, filled in by the facade for the target it was asked about)."""
+    value = getattr(forecast, "stale_share", None)
+    share_target = getattr(forecast, "stale_share_target", None)
+    if share_target is not None and str(share_target) != str(target):
+        return None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _stale_text(forecast: Forecast, target: Target, check: TargetCheck, t: dict[str, str]) -> str:
+    """How many candidates are stale and how the probability would change without them ("" if none)."""
+    stale = [a for a in forecast.assets if a.id in forecast.stale_ids]
+    if not stale:
+        return ""
+    text = t["stale_count"].format(n=sum(a.count for a in stale))
+    share = _stale_share(forecast, target)
+    if share is not None:
+        with_all = check.all_years_in_band
+        without = min(1.0, max(0.0, with_all - share))
+        text += t.get("sentence_gap", " ") + t["stale_share"].format(
+            without=format_probability(without), p=format_probability(with_all)
+        )
+    return text
+
+
+def _notices(forecast: Forecast, target: Target, check: TargetCheck, t: dict[str, str]) -> str:
+    """What a reader must know before quoting the numbers: the forecast's warnings (stale data, ...).
+
+    In English they are shown as the forecast words them. In Chinese the page says the same in Chinese
+    from the forecast's fields (data date, stale candidates) and keeps the original sentences folded.
+    """
+    if not forecast.warnings:
+        return ""
+    originals = "".join(f"<li>{esc(w)}</li>" for w in forecast.warnings)
+    if "warnings_original" in t:
+        local = [_data_age_text(forecast, t), _stale_text(forecast, target, check, t)]
+        items = "".join(f"<li>{esc(text)}</li>" for text in local if text)
+        body = (
+            f"<ul>{items}</ul><details><summary>{esc(t['warnings_original'])}</summary><ul>{originals}</ul></details>"
+        )
+    else:
+        body = f"<ul>{originals}</ul>"
+    return f'<section id="warnings" class="warnings"><h2>{esc(t["h_warnings"])}</h2>{body}</section>'
+
+
+def _data_age_text(forecast: Forecast, t: dict[str, str]) -> str:
+    if forecast.data_as_of is None:
+        return t["data_age_none"]
+    days = (forecast.as_of - forecast.data_as_of).days
+    return t["data_age"].format(data_as_of=forecast.data_as_of.isoformat(), days=days, as_of=forecast.as_of)
+
+
+def _data_age(forecast: Forecast, t: dict[str, str]) -> str:
+    """The data's date next to the headline: a reader quoting the number sees how old its basis is."""
+    cls = "data-age warn" if forecast.warnings else "data-age"
+    return f'<p class="{cls}">{esc(_data_age_text(forecast, t))}</p>'
 
 
 # ---------------------------------------------------------------------------------------------- sections
@@ -129,6 +272,7 @@ def _headline(forecast: Forecast, target: Target, check: TargetCheck, t: dict[st
         parts.append(f"<p>{esc(t['headline_floor'].format(low=target.low, span=span, p=floor))}</p>")
     verdict = t[verdict_key(check.all_years_in_band)]
     parts.append(f'<p class="verdict">{esc(t["verdict"].format(verdict=verdict))}</p>')
+    parts.append(_data_age(forecast, t))
     if check.missing_years:
         years = ", ".join(str(y) for y in check.missing_years)
         parts.append(f'<p class="warn">{esc(t["missing_years"].format(years=years))}</p>')
@@ -175,7 +319,7 @@ def _chart_section(
 
 def _contributors(forecast: Forecast, target: Target, check: TargetCheck, t: dict[str, str]) -> str:
     span = span_label(target.first_year, target.last_year)
-    copies = {a.id: a.count for a in forecast.assets}
+    by_id = {a.id: a for a in forecast.assets}
     headers = [
         t["col_candidate"],
         t["col_id"],
@@ -186,17 +330,17 @@ def _contributors(forecast: Forecast, target: Target, check: TargetCheck, t: dic
     ]
     rows = [
         [
-            esc(c.name),
+            _name_cell(by_id.get(c.asset_id), c.name, t, stale=c.asset_id in forecast.stale_ids),
             f"<code>{esc(c.asset_id)}</code>",
             esc(t.get(f"phase_{c.phase}", c.phase)),
-            esc(copies.get(c.asset_id, 1)),
+            esc(by_id[c.asset_id].count if c.asset_id in by_id else 1),
             esc(format_probability(c.expected_in_range)),
-            esc(format_delta(c.delta_probability)),
+            esc(format_delta(c.delta_probability, t)),
         ]
         for c in check.contributors
     ]
     body = (
-        '<div class="scroll">' + _table(headers, rows, {3, 4, 5}) + "</div>"
+        '<div class="scroll">' + _table(headers, rows, {3, 4, 5}, nowrap=frozenset({2})) + "</div>"
         if rows
         else f"<p>{esc(t['no_contributors'])}</p>"
     )
@@ -207,11 +351,12 @@ def _contributors(forecast: Forecast, target: Target, check: TargetCheck, t: dic
     )
 
 
-def _candidates(forecast: Forecast, t: dict[str, str]) -> str:
+def _candidates(forecast: Forecast, target: Target, check: TargetCheck, t: dict[str, str]) -> str:
+    """Every candidate, full width with every year visible: the page scrolls, the table does not."""
     rows_data = sorted(forecast.candidate_rows(), key=lambda r: (-r["p_approval"], r["name"], r["id"]))
+    by_id = {a.id: a for a in forecast.assets}
     years = [str(y) for y in forecast.years]
     headers = [
-        t["col_id"],
         t["col_name"],
         t["col_sponsor"],
         t["col_phase"],
@@ -222,8 +367,8 @@ def _candidates(forecast: Forecast, t: dict[str, str]) -> str:
     ]
     rows = [
         [
-            f"<code>{esc(r['id'])}</code>",
-            esc(r["name"]),
+            _name_cell(by_id.get(r["id"]), r["name"], t, stale=r["id"] in forecast.stale_ids)
+            + f'<br><code class="id">{esc(r["id"])}</code>',
             esc(r["sponsor"]),
             esc(t.get(f"phase_{r['phase']}", r["phase"])),
             esc(r["phase_start"]),
@@ -233,31 +378,29 @@ def _candidates(forecast: Forecast, t: dict[str, str]) -> str:
         ]
         for r in rows_data
     ]
-    numeric = {5, 6, *range(7, 7 + len(years))}
-    table = _table(headers, rows, numeric, cls="candidates", nowrap=frozenset({4}))
+    stale_text = _stale_text(forecast, target, check, t)
+    stale = f'<p class="caption stale-note">{esc(stale_text)}</p>' if stale_text else ""
+    numeric = {4, 5, *range(6, 6 + len(years))}
+    table = _table(headers, rows, numeric, cls="candidates", nowrap=frozenset({2, 3, 4, *range(6, 6 + len(years))}))
     return (
-        f'<section id="candidates"><h2>{esc(t["h_candidates"])}</h2>'
-        f'<p class="caption">{esc(t["candidates_caption"])}</p>'
-        f'<div class="scroll tall">{table}</div></section>'
+        f'<section id="candidates" class="full"><h2>{esc(t["h_candidates"])}</h2>'
+        f'<p class="caption">{esc(t["candidates_caption"])}</p>{stale}{table}</section>'
     )
 
 
 def _funnel_section(forecast: Forecast, t: dict[str, str]) -> str:
     funnel = forecast.funnel()
     inactive = [f"{t.get(f'phase_{p}', p)} {n}" for p, n in funnel.items() if n and p not in FUNNEL_PHASES]
-    extra = (
-        f'<p class="caption">{esc(t["funnel_inactive"].format(items=", ".join(inactive)))}</p>'
-        if inactive
-        else ""
-    )
+    extra = f'<p class="caption">{esc(t["funnel_inactive"].format(items=", ".join(inactive)))}</p>' if inactive else ""
     caption = t["funnel_caption"].format(as_of=forecast.as_of.isoformat())
     return _chart_section("funnel", t["h_funnel"], caption, "fig-funnel", extra)
 
 
-def _rate_description(forecast: Forecast) -> str:
+def _rate_description(forecast: Forecast, t: dict[str, str]) -> str:
+    """The bundled rate set's one-line source, in the reader's language where it is translated."""
     bundled = BUNDLED_RATE_SETS.get(forecast.rate_set.name)
-    if bundled and Path(forecast.rate_set.origin or "").name == bundled[0]:
-        return bundled[1]
+    if bundled and _is_bundled(forecast):
+        return t.get(f"rate_desc_{forecast.rate_set.name}", bundled[1])
     return ""
 
 
@@ -275,26 +418,26 @@ def _source_cell(source: str, note: str, t: dict[str, str]) -> str:
 
 def _assumptions(forecast: Forecast, target: Target, t: dict[str, str]) -> str:
     rate_set = forecast.rate_set
-    description = _rate_description(forecast)
-    origin = rate_set.origin or t["bundled"]
+    description = _rate_description(forecast, t)
+    origin = _origin_label(forecast, t)
     years = span_label(forecast.years[0], forecast.years[-1]) if forecast.years else ""
     facts = [
         (t["as_of"], esc(forecast.as_of.isoformat())),
-        (t["rate_set"], f"<code>{esc(rate_set.name)}</code>"),
-        (t["rate_origin"], f"<code>{esc(origin)}</code>"),
+        (t["data_as_of"], esc(forecast.data_as_of.isoformat() if forecast.data_as_of else t["data_unknown"])),
+        (t["rate_set"], f"<code>{esc(_rate_name(forecast))}</code>"),
     ]
+    if origin:
+        facts.append((t["rate_origin"], esc(origin)))
     if description:
         facts.append((t["rate_description"], esc(description)))
     facts += [
         (
             t["candidates"],
-            esc(
-                t["candidates_value"].format(candidates=int(forecast.counts.sum()), rows=len(forecast.assets))
-            ),
+            esc(t["candidates_value"].format(candidates=int(forecast.counts.sum()), rows=len(forecast.assets))),
         ),
         (t["years"], esc(years)),
         (t["target"], f"<code>{esc(target)}</code>"),
-        (t["method"], esc(forecast.method)),
+        (t["method"], esc(_method_label(forecast, t))),
     ]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in facts)
     order = {p: i for i, p in enumerate(("preclinical", "phase1", "phase2", "phase3", "filed"))}
@@ -329,8 +472,8 @@ def _assumptions(forecast: Forecast, target: Target, t: dict[str, str]) -> str:
         t["col_p90"],
         t["col_source"],
     ]
-    table = _table(headers, rows, {3, 4, 5}, cls="rates", long=frozenset({6}))
-    paragraphs = [t["method_text"].format(method=forecast.method), t["cohort_text"], t["scope_text"]]
+    table = _table(headers, rows, {3, 4, 5}, cls="rates", long=frozenset({6}), nowrap=frozenset({0}))
+    paragraphs = [t["method_text"].format(method=_method_label(forecast, t)), t["cohort_text"], t["scope_text"]]
     if forecast.mc_error:
         paragraphs.append(t["mc_text"])
     text = "".join(f"<p>{esc(p)}</p>" for p in paragraphs)
@@ -359,20 +502,22 @@ def render_report(forecast: Forecast, target: Target, *, title: str | None = Non
         "fig-funnel": funnel_figure(forecast, t),
     }
     figures_json = "{" + ",".join(f"{json.dumps(k)}:{fig.to_json()}" for k, fig in figures.items()) + "}"
-    data_json = json.dumps(forecast.to_json(target), ensure_ascii=False, default=_json_default)
+    data_json = json.dumps(_public_data(forecast, target), ensure_ascii=False, default=_json_default)
     meta = t["meta"].format(
         as_of=forecast.as_of.isoformat(),
-        rates=forecast.rate_set.name,
+        data_as_of=forecast.data_as_of.isoformat() if forecast.data_as_of else t["data_unknown"],
+        rates=_rate_name(forecast),
         candidates=int(forecast.counts.sum()),
         rows=len(forecast.assets),
-        method=forecast.method,
+        method=_method_label(forecast, t),
     )
     sections = [
+        _notices(forecast, target, check, t),
         _headline(forecast, target, check, t),
         _chart_section("fan", t["h_fan"], t["fan_caption"], "fig-fan"),
         _chart_section("distribution", t["h_pmf"], t["pmf_caption"], "fig-pmf", wide=True),
         _contributors(forecast, target, check, t),
-        _candidates(forecast, t),
+        _candidates(forecast, target, check, t),
         _funnel_section(forecast, t),
         _assumptions(forecast, target, t),
     ]

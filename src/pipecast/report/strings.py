@@ -8,7 +8,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Class 1 innovative drug approvals: forecast",
         "meta": (
-            "As of {as_of} · rate set {rates} · {candidates} candidates in {rows} rows · method: {method}"
+            "As of {as_of} · data as of {data_as_of} · rate set {rates} · {candidates} candidates in "
+            "{rows} rows · method: {method}"
         ),
         "h_headline": "Probability the target is met",
         "target_label": "Target {target}: {band} approvals in every year of {span}",
@@ -23,10 +24,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_2": "about as likely as not",
         "verdict_3": "likely",
         "verdict_4": "very likely",
-        "missing_years": (
-            "Target years outside the forecast range, left out of the probabilities above: {years}."
-        ),
-        "per_year_caption": "Each year on its own (from Forecast.check and Forecast.outlooks).",
+        "missing_years": ("Target years outside the forecast range, left out of the probabilities above: {years}."),
+        "per_year_caption": "Each year on its own.",
         "col_year": "Year",
         "col_in_band": "P({band})",
         "col_at_least": "P(≥{low})",
@@ -37,7 +36,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "fan_caption": (
             "Shaded: the middle 90% (5–95%) and middle 50% (25–75%) of the yearly count; solid line: "
             "expected number; dotted: median; diamonds: approvals already on record; green box: the target "
-            "band. Values: Forecast.fan()."
+            "band. Counts are whole numbers per calendar year, so each year is drawn as a flat step."
         ),
         "fan_band90": "5–95%",
         "fan_band50": "25–75%",
@@ -49,8 +48,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "axis_approvals": "approvals in the year",
         "h_pmf": "Distribution of the yearly count",
         "pmf_caption": (
-            "Probability of each number of approvals per year (Forecast.outlooks[].pmf); the shaded band "
-            "and green bars mark counts that meet the target in the target's years."
+            "Probability of each number of approvals per year; the shaded band and green bars mark counts "
+            "that meet the target in the target's years."
         ),
         "pmf_sub_target": "{year} · P({band}) = {p}",
         "pmf_sub_other": "{year} · expected {expected}",
@@ -59,34 +58,35 @@ STRINGS: dict[str, dict[str, str]] = {
         "axis_probability": "probability",
         "h_contributors": "Candidates that carry the target",
         "contributors_caption": (
-            "Leave-one-out: how much the probability of at least {low} approval(s) in every year of {span} "
-            "drops without this candidate (one copy for a cohort). From Forecast.check().contributors."
+            "How many percentage points the probability of at least {low} approval(s) in every year of "
+            "{span} would drop without this candidate (one copy for a cohort)."
         ),
         "col_candidate": "Candidate",
         "col_id": "ID",
         "col_phase": "Phase",
         "col_copies": "Copies",
         "col_p_range": "P(approved {span})",
-        "col_delta": "Adds to P(≥{low} every year)",
+        "col_delta": "Adds to P(≥{low} every year), percentage points",
+        "delta_tiny": "less than 0.1",
+        "delta_zero": "0",
         "no_contributors": "No candidate can be approved in the target's years.",
         "h_candidates": "Every candidate",
         "candidates_caption": (
             "Probability that each candidate (one copy for a cohort) is first approved in each year, and "
-            "ever. From Forecast.candidate_rows(); sorted by P(ever approved)."
+            "ever; sorted by the probability of ever being approved."
         ),
         "col_name": "Name",
         "col_sponsor": "Sponsor",
         "col_since": "In phase since",
         "col_p_ever": "P(ever approved)",
         "h_funnel": "Pipeline by phase",
-        "funnel_caption": (
-            "Candidates (cohorts counted by their copies) in each phase on {as_of}. From Forecast.funnel()."
-        ),
+        "funnel_caption": ("Candidates (cohorts counted by their copies) in each phase on {as_of}."),
         "funnel_inactive": "Not shown, they cannot be approved: {items}.",
         "h_assumptions": "Assumptions and method",
         "as_of": "As-of date",
         "rate_set": "Rate set",
         "rate_origin": "Origin",
+        "rate_file": "file {name}",
         "rate_description": "Description",
         "years": "Forecast years",
         "target": "Target",
@@ -114,7 +114,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "later are not, so later years show what today's pipeline delivers, not everything the region "
             "may achieve."
         ),
-        "mc_text": "Monte Carlo standard errors are included in the embedded data (script#pipecast-data).",
+        "mc_text": "Monte Carlo standard errors are included in the data embedded in this file.",
         "h_rates": "Rate rows",
         "rates_caption": (
             "Every row of the rate set. The most specific row matching a candidate's phase, therapeutic "
@@ -129,9 +129,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "col_note": "Note",
         "any": "(any)",
         "footer": (
-            "Generated by pipecast {version}. The data behind every chart and table is embedded in this "
-            "file as JSON (script#pipecast-data). Charts: plotly.js, embedded; the page loads nothing "
-            "from the network."
+            "Generated by pipecast {version}. The numbers behind every chart and table are embedded in "
+            "this file in machine-readable form (JSON). Charts: plotly.js, embedded; the page loads "
+            "nothing from the network."
         ),
         "noscript": "The charts need JavaScript; the tables and the embedded data do not.",
         "phase_preclinical": "preclinical",
@@ -142,11 +142,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "phase_approved": "approved",
         "phase_discontinued": "discontinued",
         "phase_suspended": "suspended",
+        "method_exact": "exact calculation",
+        "method_montecarlo": "Monte Carlo simulation",
+        "data_as_of": "Data as of",
+        "data_unknown": "unknown",
+        "data_age": "Data as of {data_as_of}: the latest dated event or fact used, {days} days before the as-of date.",
+        "data_age_none": "No dated event or fact was used: how old the data is cannot be told.",
+        "h_warnings": "Read before quoting these numbers",
+        "stale_badge": "stale",
+        "stale_title": "no recorded event for a long time",
+        "stale_count": (
+            "{n} candidate(s) marked stale: nothing has been recorded about them for years, so their "
+            "probabilities rest on old information."
+        ),
+        "stale_share": "Without them the probability that the target is met would be {without} instead of {p}.",
     },
     "zh": {
         "title": "1类创新药获批数量预测",
         "meta": (
-            "数据截至 {as_of} · 参数集 {rates} · 共 {candidates} 个候选药物（{rows} 行） · 方法：{method}"
+            "预测基准日 {as_of} · 数据更新至 {data_as_of} · 参数集 {rates} · 共 {candidates} 个候选药物"
+            "（{rows} 行） · 方法：{method}"
         ),
         "h_headline": "目标达成概率",
         "target_label": "目标 {target}：{span} 年每年获批 {band} 个",
@@ -159,7 +174,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "verdict_3": "较有可能",
         "verdict_4": "极有可能",
         "missing_years": "以下目标年份超出预测范围，未计入上述概率：{years}。",
-        "per_year_caption": "逐年单独计算（来自 Forecast.check 与 Forecast.outlooks）。",
+        "per_year_caption": "逐年单独计算。",
         "col_year": "年份",
         "col_in_band": "P({band})",
         "col_at_least": "P(≥{low})",
@@ -169,7 +184,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "h_fan": "每年获批数量预测",
         "fan_caption": (
             "阴影：每年获批数量的中间 90%（5–95%）与中间 50%（25–75%）区间；实线：期望值；点线：中位数；"
-            "菱形：已获批记录；绿色区域：目标区间。数据：Forecast.fan()。"
+            "菱形：已获批记录；绿色区域：目标区间。获批数量按自然年计且为整数，因此每年画成一段水平台阶。"
         ),
         "fan_band90": "5–95%",
         "fan_band50": "25–75%",
@@ -180,9 +195,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "axis_year": "年份",
         "axis_approvals": "当年获批数量",
         "h_pmf": "每年获批数量的概率分布",
-        "pmf_caption": (
-            "每年获批不同数量的概率（Forecast.outlooks[].pmf）；在目标年份中，阴影区间与绿色柱表示达成目标的数量。"
-        ),
+        "pmf_caption": ("每年获批不同数量的概率；在目标年份中，阴影区间与绿色柱表示达成目标的数量。"),
         "pmf_sub_target": "{year} · P({band}) = {p}",
         "pmf_sub_other": "{year} · 期望 {expected}",
         "axis_count": "获批数量",
@@ -190,32 +203,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "axis_probability": "概率",
         "h_contributors": "对目标贡献最大的候选药物",
         "contributors_caption": (
-            "逐一剔除法：去掉该候选药物（队列只去掉一个）后，{span} 年每年至少获批 {low} 个的概率下降多少。"
-            "数据：Forecast.check().contributors。"
+            "去掉该候选药物（队列只去掉一个）后，{span} 年每年至少获批 {low} 个的概率会下降多少个百分点。"
         ),
         "col_candidate": "候选药物",
         "col_id": "编号",
         "col_phase": "阶段",
         "col_copies": "数量",
         "col_p_range": "P({span} 获批)",
-        "col_delta": "对 P(每年≥{low}) 的贡献",
+        "col_delta": "对 P(每年≥{low}) 的贡献（百分点）",
+        "delta_tiny": "不到 0.1",
+        "delta_zero": "0",
         "no_contributors": "没有候选药物能在目标年份获批。",
         "h_candidates": "全部候选药物",
-        "candidates_caption": (
-            "每个候选药物（队列按单个计）在各年首次获批及最终获批的概率。数据：Forecast.candidate_rows()；"
-            "按最终获批概率排序。"
-        ),
+        "candidates_caption": ("每个候选药物（队列按单个计）在各年首次获批及最终获批的概率，按最终获批概率排序。"),
         "col_name": "名称",
         "col_sponsor": "申办方",
         "col_since": "进入当前阶段",
         "col_p_ever": "P(最终获批)",
         "h_funnel": "各阶段管线分布",
-        "funnel_caption": "{as_of} 各阶段的候选药物数量（队列按数量计）。数据：Forecast.funnel()。",
+        "funnel_caption": "{as_of} 各阶段的候选药物数量（队列按数量计）。",
         "funnel_inactive": "未列出（不会获批）：{items}。",
         "h_assumptions": "假设与方法",
-        "as_of": "数据截至",
+        "as_of": "预测基准日",
         "rate_set": "参数集",
-        "rate_origin": "来源文件",
+        "rate_origin": "来源",
+        "rate_file": "文件 {name}",
         "rate_description": "说明",
         "years": "预测年份",
         "target": "目标",
@@ -238,7 +250,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "只计入截至日已记录的候选药物；之后新进入管线的药物未计入，因此较远年份反映的是现有管线的产出，"
             "而不是本地区可能达到的全部。"
         ),
-        "mc_text": "蒙特卡洛标准误见页面内嵌数据（script#pipecast-data）。",
+        "mc_text": "蒙特卡洛标准误见本文件内嵌的数据。",
         "h_rates": "参数表",
         "rates_caption": (
             "参数集的全部行。对每个候选药物，使用与其阶段、治疗领域和药物类型最匹配的一行；"
@@ -253,7 +265,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "col_note": "备注",
         "any": "（不限）",
         "footer": (
-            "由 pipecast {version} 生成。各图表背后的数据以 JSON 形式内嵌于本文件（script#pipecast-data）。"
+            "由 pipecast {version} 生成。各图表与表格背后的数据以机器可读的形式（JSON）内嵌于本文件。"
             "图表使用内嵌的 plotly.js，页面不从网络加载任何内容。"
         ),
         "noscript": "图表需要 JavaScript；表格与内嵌数据不需要。",
@@ -265,5 +277,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "phase_approved": "已获批",
         "phase_discontinued": "已终止",
         "phase_suspended": "暂停",
+        "method_exact": "精确计算",
+        "method_montecarlo": "蒙特卡洛模拟",
+        "data_as_of": "数据更新至",
+        "data_unknown": "未知",
+        "data_age": "数据更新至 {data_as_of}（所用数据中最新的带日期事件或事实），比预测基准日早 {days} 天。",
+        "data_age_none": "未使用任何带日期的事件或事实，无法判断数据的新旧。",
+        "h_warnings": "引用这些数字之前请注意",
+        "stale_badge": "久未更新",
+        "stale_title": "长期没有新的记录",
+        "stale_count": "{n} 个候选药物标记为“久未更新”：多年没有新的记录，其概率依据的是旧信息。",
+        "stale_share": "若不计这些候选药物，达成目标的概率将是 {without}，而不是 {p}。",
+        "warnings_original": "预测程序给出的原始提示（英文）",
+        "sentence_gap": "",
+        "cohort_name": "未单独列出的{phase}候选药物（合并计算）",
+        "rate_desc_global": "BIO/Informa/QLS 2011–2020 年各阶段成功率（仅在该来源核实的项目使用 BIO 2006–2015）",
+        "rate_desc_china": "全球各阶段成功率，申报上市阶段采用国家药监局（NMPA）审评时长（中国）",
     },
 }

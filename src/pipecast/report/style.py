@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 #: Only local fonts: CJK fonts where the reader's system has them, then common sans-serifs.
 FONT_STACK = (
     'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", '
@@ -39,20 +41,36 @@ h3 { font-size: 1.05rem; margin: 18px 0 8px; }
 .chart { width: 100%; min-height: 300px; }
 .chart.wide { min-width: 760px; }
 .scroll { overflow: auto; max-width: 100%; }
-.scroll.tall { max-height: 32em; }
+section.full { width: calc(100vw - 40px); min-width: min-content; margin-left: calc(50% - 50vw + 20px); }
+@media (max-width: 1120px) { section.full { width: auto; margin-left: 0; } }
+section.warnings { border-color: #e0b050; background: #fff8e6; }
+section.warnings h2 { color: #7a4600; font-size: 1.1rem; }
+section.warnings ul { margin: 0; padding-left: 1.3em; }
+.data-age { color: var(--muted); font-size: 0.92rem; }
+.data-age.warn { color: #9a5b00; font-weight: 600; }
+.alt { color: var(--muted); font-size: 0.92em; }
+.stale { display: inline-block; font-size: 0.78em; font-weight: 600; color: #7a4600; background: #fde9b8;
+  border-radius: 4px; padding: 0 5px; white-space: nowrap; }
 table { border-collapse: collapse; font-size: 0.9rem; width: 100%; }
 th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
 th { background: #eef1f5; font-weight: 600; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+th.num { white-space: normal; }
+:lang(zh) th { word-break: keep-all; }
+#contributors td:first-child { min-width: 14em; }
+table.candidates td:first-child { min-width: 13em; }
 table.rates { font-size: 0.84rem; }
 table.rates th.num { white-space: normal; }
 table.rates td.long { width: 55%; min-width: 20em; overflow-wrap: anywhere; }
 table.rates details p { margin: 4px 0; }
 table.rates details[open] summary { margin-bottom: 4px; }
-td.nowrap { white-space: nowrap; }
-table.candidates { font-size: 0.84rem; }
-table.candidates th, table.candidates td { padding: 4px 6px; }
-table.candidates th.num { white-space: normal; }
+td.nowrap, th.nowrap { white-space: nowrap; }
+table.candidates { font-size: 0.82rem; }
+table.candidates th, table.candidates td { padding: 4px 5px; position: static; }
+table.candidates th.num { white-space: normal; min-width: 4.5em; }
+table.candidates th.num.nowrap { white-space: nowrap; min-width: 0; }
+table.candidates code.id { font-size: 0.85em; color: var(--muted); white-space: nowrap; }
+.stale-note { color: #7a4600; }
 details summary { cursor: pointer; color: var(--muted); }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; margin: 0 0 12px; }
 dl.facts dt { font-weight: 600; }
@@ -60,17 +78,20 @@ dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 code { font-size: 0.9em; }
 footer { color: var(--muted); font-size: 0.85rem; text-align: center; }
 @media print { body { background: #fff; } section { break-inside: avoid; border: none; }
-  .scroll.tall { max-height: none; } }
+  section.full { width: auto; margin-left: 0; } }
 """.replace("FONTS", FONT_STACK)
+
+#: plotly's options for every chart. No toolbar (modebar): it sat over the panels' titles, and a report
+#: is read, not edited; zooming by dragging still works and a double click resets the view.
+PLOT_CONFIG: dict[str, object] = {"displayModeBar": False, "displaylogo": False, "responsive": True}
 
 PLOT_SCRIPT = """
 (function () {
   var specs = JSON.parse(document.getElementById("pipecast-figures").textContent);
-  var config = {displaylogo: false, responsive: true,
-                modeBarButtonsToRemove: ["lasso2d", "select2d", "sendDataToCloud"]};
+  var config = CONFIG;
   Object.keys(specs).forEach(function (id) {
     var spec = specs[id];
     Plotly.newPlot(id, spec.data, spec.layout, config);
   });
 })();
-"""
+""".replace("CONFIG", json.dumps(PLOT_CONFIG))

@@ -1,7 +1,7 @@
-"""Scenarios: levers declared in YAML, compared on common random numbers, and solved for a target."""
+"""Scenarios (pure): levers, compared on common random numbers, and solved for a target."""
 
 from pipecast.scenarios.compare import Comparison, compare, run_scenario
-from pipecast.scenarios.levers import LEVERS, Scenario, apply, load_scenario, parse_scenario
+from pipecast.scenarios.levers import LEVERS, Scenario, apply, parse_scenario
 from pipecast.scenarios.solve import Solution, solve
 
 __all__ = [
@@ -11,7 +11,6 @@ __all__ = [
     "Solution",
     "apply",
     "compare",
-    "load_scenario",
     "parse_scenario",
     "run_scenario",
     "solve",

@@ -14,7 +14,6 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,16 +22,13 @@ from pipecast.domain import Asset
 from pipecast.errors import InputError
 from pipecast.engines.montecarlo import MonteCarloForecast, simulate
 from pipecast.rates import RateSet
-from pipecast.scenarios.levers import Scenario, apply, load_scenario
+from pipecast.scenarios.levers import Scenario, apply
 from pipecast.targets import Target
 
 
-def as_scenario(value: Scenario | str | Path | None, name: str = "base") -> Scenario:
-    if value is None:
-        return Scenario(name=name)
-    if isinstance(value, Scenario):
-        return value
-    return load_scenario(value)
+def as_scenario(value: Scenario | None, name: str = "base") -> Scenario:
+    """The scenario, or an empty one (the pipeline as it is) called `name`."""
+    return Scenario(name=name) if value is None else value
 
 
 def forecast_years(target: Target, as_of: dt.date) -> list[int]:
@@ -44,7 +40,7 @@ def run_scenario(
     assets: Sequence[Asset],
     target: Target,
     *,
-    rates: RateSet | str = "china",
+    rates: RateSet,
     as_of: dt.date,
     paths: int = 10_000,
     seed: int = 0,
@@ -122,14 +118,14 @@ class Comparison:
 
 
 def compare(
-    base: Scenario | str | Path | None,
-    others: Sequence[Scenario | str | Path],
+    base: Scenario | None,
+    others: Sequence[Scenario],
     target: Target,
     paths: int = 10_000,
     seed: int = 0,
     *,
     assets: Sequence[Asset],
-    rates: RateSet | str = "china",
+    rates: RateSet,
     as_of: dt.date,
     engine: str = "numpy",
     scheduler: Any = None,

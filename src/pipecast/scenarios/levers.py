@@ -1,4 +1,5 @@
-"""Scenarios declared in YAML: what changes relative to the pipeline and rate set as they are.
+"""Scenarios: what changes relative to the pipeline and rate set as they are (pure; the YAML file is
+read by `pipecast.loading.scenarios`, which also loads the rate set a scenario names).
 
     name: fast-review
     description: NMPA priority review for every filing
@@ -35,16 +36,13 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
-import yaml
-
 from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent, Portfolio, UnknownPhaseError, parse_phase
-from pipecast.errors import InputError, PipecastError
 from pipecast.engines.montecarlo import GROUP_KINDS, Correlation, Entrants
-from pipecast.rates import BUNDLED_RATE_SETS, Duration, RateRow, RateSet, bundled_rate_set, load_rate_set
-from pipecast.rates.rateset import DAYS_PER_MONTH
+from pipecast.errors import InputError, PipecastError
+from pipecast.rates import DAYS_PER_MONTH, Duration, RateRow, RateSet
 from pipecast.targets import TARGET_FORM, Target, parse_target
 
 #: Working days a year, to turn NMPA review clocks (working days) into months.
@@ -87,7 +85,8 @@ class Scenario:
     file: str = ""
     description: str = ""
     as_of: dt.date | None = None
-    rates: str | None = None
+    rates: str | None = None  # the rate set the file names (bundled name or path), as written
+    rate_set: RateSet | None = None  # that rate set, loaded by the shell (pipecast.loading.scenarios)
     target: Target | None = None
     review: tuple[ReviewTime, ...] = ()
     success_all: float = 1.0
@@ -174,29 +173,16 @@ class _Reader:
         return str(value)
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
-    file = str(path)
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no such scenario file", file=file, expected="a YAML scenario file") from None
-    except yaml.YAMLError as exc:
-        raise InputError(f"not valid YAML ({exc.__class__.__name__})", file=file, expected="a YAML mapping") from None
-    return parse_scenario(raw, file=file, base_dir=Path(path).parent)
-
-
-def parse_scenario(raw: Any, *, file: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+def parse_scenario(raw: Any, *, file: str = "<scenario>") -> Scenario:
+    """A validated Scenario from plain data (a YAML document's mapping)."""
     reader = _Reader(file)
     data = reader.mapping(raw, "(top level)")
     reader.keys(data, TOP_KEYS, "")
-    name = reader.text(data.get("name"), "name") or Path(file).stem
+    name = reader.text(data.get("name"), "name") or PurePath(file).stem
     as_of = reader.date(data["as_of"], "as_of") if data.get("as_of") is not None else None
     rates = None
     if data.get("rates") is not None:
         rates = reader.text(data["rates"], "rates")
-        if rates not in BUNDLED_RATE_SETS and base_dir is not None and not Path(rates).is_absolute():
-            rates = str(base_dir / rates)
     target = None
     if data.get("target") is not None:
         try:
@@ -355,15 +341,18 @@ def _correlation(reader: _Reader, value: Any) -> Correlation | None:
     )
 
 
-def resolve_rate_set(scenario: Scenario, default: RateSet | str) -> RateSet:
-    name = scenario.rates
-    if name is None:
-        return default if isinstance(default, RateSet) else _rates_by_name(default)
-    return _rates_by_name(name)
-
-
-def _rates_by_name(name: str) -> RateSet:
-    return bundled_rate_set(name) if name in BUNDLED_RATE_SETS else load_rate_set(name)
+def scenario_rates(scenario: Scenario, default: RateSet) -> RateSet:
+    """The rate set the scenario runs on: its own (loaded by the shell) or the default."""
+    if scenario.rate_set is not None:
+        return scenario.rate_set
+    if scenario.rates is not None:
+        raise InputError(
+            f"scenario names rate set {scenario.rates!r} but it was not loaded",
+            file=scenario.file,
+            field="rates",
+            expected="a scenario read with pipecast.loading.scenarios.load_scenario",
+        )
+    return default
 
 
 def apply_assets(scenario: Scenario, assets: Sequence[Asset], as_of: dt.date) -> list[Asset]:
@@ -450,7 +439,7 @@ def _fold(text: str) -> str:
 def apply(
     scenario: Scenario,
     assets: Sequence[Asset],
-    rates: RateSet | str,
+    rates: RateSet,
     as_of: dt.date,
     last_year: int,
 ) -> tuple[Portfolio, RateSet, list[Entrants], Correlation | None]:
@@ -460,6 +449,6 @@ def apply(
     portfolio = Portfolio.of(changed, when, label=scenario.name)
     combos = [(a.therapeutic_area, a.modality) for a in portfolio.assets]
     combos += [(e.therapeutic_area, e.modality) for e in scenario.entrants]
-    rate_set = apply_rates(scenario, resolve_rate_set(scenario, rates), combos)
+    rate_set = apply_rates(scenario, scenario_rates(scenario, rates), combos)
     entrants = [spec.resolve(when, last_year) for spec in scenario.entrants]
     return portfolio, rate_set, entrants, scenario.correlation

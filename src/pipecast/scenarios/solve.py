@@ -16,7 +16,6 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pipecast.domain import Asset, Phase
@@ -80,8 +79,8 @@ def solve(
     *,
     assets: Sequence[Asset],
     as_of: dt.date,
-    base: Scenario | str | Path | None = None,
-    rates: RateSet | str = "china",
+    base: Scenario | None = None,
+    rates: RateSet,
     paths: int = 4000,
     seed: int = 0,
     engine: str = "numpy",

@@ -19,6 +19,8 @@ autogenerate and fail on any difference.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -36,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from pipecast.domain import Phase
+from pipecast.errors import AppendOnlyError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -231,20 +234,38 @@ class EventReassignmentRow(Base):
     to_asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
 
 
+class HistoryChainRow(Base):
+    """One link of the hash chain over the history (migration 0003). Append-only.
+
+    Every row the store inserts into a chained table (`CHAINED_TABLES`) gets one link: its canonical
+    serialisation (`content`), the hash of the previous link of the same table, and
+    `hash = sha256(prev_hash, table, content)`. `pipecast verify` recomputes the chain: a changed, deleted
+    or foreign row shows as the first link that no longer holds.
+    """
+
+    __tablename__ = "history_chain"
+    __table_args__ = (UniqueConstraint("table_name", "row_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 APPEND_ONLY_TABLES = ("phase_events", "facts", "resolution_actions", "asset_redirects", "event_reassignments")
+#: Tables whose rows are chained; for `assets` only the id and creation time (its attributes may change).
+CHAINED_TABLES = ("assets", *APPEND_ONLY_TABLES)
 
 
-class AppendOnlyError(RuntimeError):
-    """Raised when code tries to change or remove a history row."""
-
-
-def _refuse(verb: str):
-    def listener(mapper, connection, target) -> None:
+def _refuse(verb: str) -> Callable[[Any, Any, Any], None]:
+    def listener(mapper: Any, connection: Any, target: Any) -> None:
         raise AppendOnlyError(f"{target.__tablename__} is append-only: cannot {verb} row {target.id}")
 
     return listener
 
 
-for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, EventReassignmentRow):
+for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, EventReassignmentRow, HistoryChainRow):
     event.listen(_model, "before_update", _refuse("update"))
     event.listen(_model, "before_delete", _refuse("delete"))

@@ -1,0 +1,203 @@
+"""`pipecast forecast`: approvals per year, the target check, who carries it, and the assumptions."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from pipecast.commands.common import (
+    NON_NEGATIVE_FLOAT,
+    PROBABILITY,
+    AsOfOption,
+    AssetsOption,
+    EngineOption,
+    JsonOption,
+    MethodOption,
+    PathsOption,
+    RatesOption,
+    SchedulerOption,
+    SeedOption,
+    TargetOption,
+    YearsOption,
+    console,
+    context_db,
+    echo_json,
+    err_console,
+)
+from pipecast.settings import from_env
+
+if TYPE_CHECKING:
+    from pipecast.engines.result import Forecast
+    from pipecast.targets import Target
+
+#: The mark after a stale candidate in the terminal tables; explained in a footnote.
+STALE_MARK = "†"
+#: Ids longer than this fold (rare); shorter ones always stay on one line.
+MAX_ID_WIDTH = 44
+
+RhoOption = Annotated[
+    list[str] | None,
+    typer.Option("--rho", help="Copula correlation of success within a group, e.g. sponsor=0.2 (repeatable; "
+                 "--method montecarlo)."),
+]
+ReviewSigmaOption = Annotated[
+    float | None,
+    typer.Option("--review-sigma", parser=NON_NEGATIVE_FLOAT, show_default=False,
+                 help="Spread (log sd) of a shared review-time multiplier per path (--method montecarlo)."),
+]
+SponsorStopOption = Annotated[
+    float | None,
+    typer.Option("--sponsor-stop", parser=PROBABILITY, show_default=False,
+                 help="Per path, probability that a sponsor's candidates all stop (--method montecarlo)."),
+]
+
+
+def forecast(
+    ctx: typer.Context,
+    assets: AssetsOption = None,
+    rates: RatesOption = None,
+    as_of: AsOfOption = None,
+    years: YearsOption = None,
+    target: TargetOption = None,
+    json_output: JsonOption = False,
+    method: MethodOption = None,
+    paths: PathsOption = None,
+    seed: SeedOption = None,
+    engine: EngineOption = None,
+    scheduler: SchedulerOption = None,
+    rho: RhoOption = None,
+    review_sigma: ReviewSigmaOption = None,
+    sponsor_stop: SponsorStopOption = None,
+) -> None:
+    """Forecast approvals per year: expected number and the distribution (pmf) of the count.
+
+    With --target, also the probability the target is met in every one of its years (the forecast years are
+    extended to cover it), who carries it, and the share of it resting on stale candidates (P(target met)
+    minus P(target met) recomputed without the candidates `pipecast check` flags stale). A warning says when
+    the as-of date is more than 90 days (PIPECAST_STALE_DAYS) past the latest dated event or fact used.
+    --paths, --seed, --engine, --scheduler, --rho, --review-sigma and --sponsor-stop need --method montecarlo.
+
+    Example: pipecast forecast --assets ASSETS.csv --rates RATES.csv --as-of 2025-11-01 --years 2025-2031 --json
+    """
+    from pipecast.facade import Method, _montecarlo_settings, check_method_options, forecast_with, resolve_target
+
+    chosen = method if method is not None else from_env("method")
+    given: dict[str, object] = {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
+                                "rho": rho or None, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop}
+    check_method_options(chosen, given, cli=True)
+    how = Method(chosen, **_montecarlo_settings(given)) if chosen == "montecarlo" else Method()
+    goal = resolve_target(target)
+    result = _with_progress(
+        lambda progress: forecast_with(how, str(assets) if assets else None, rates=rates, as_of=as_of,
+                                       years=years, target=goal, db=context_db(ctx), progress=progress),
+        enabled=not json_output,
+    )
+    if json_output:
+        echo_json(result.to_json(goal))
+        return
+    show_forecast(result, goal)
+
+
+def _with_progress(work: Callable[[Callable[[int], None] | None], Forecast], *, enabled: bool) -> Forecast:
+    """Run work(progress) with a transient progress bar on a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        return work(None)
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task("forecasting", total=None)
+        return work(lambda n: bar.advance(task, n))
+
+
+def _candidate(name: str, asset_id: str, stale: bool) -> Text:
+    """A candidate cell: the name (wraps at spaces), then the id on its own line, never broken."""
+    text = Text(name)
+    text.append("\n")
+    text.append(asset_id + (f" {STALE_MARK}" if stale else ""), style="dim")
+    return text
+
+
+def show_forecast(result: Forecast, goal: Target | None) -> None:
+    """Readable tables: per-year outlook, target check, top candidates, assumptions, then the warnings."""
+    data_note = f", data as of {result.data_as_of}" if result.data_as_of else ""
+    table = Table(title=f"Approvals per year, as of {result.as_of} ({result.method}{data_note})")
+    for column in ("year", "on record", "expected", "P(0)", "P(>=1)", "90% range"):
+        table.add_column(column, justify="right", no_wrap=True)
+    if goal is not None:
+        table.add_column(f"P({goal.band()})", justify="right", no_wrap=True)
+    for o in result.outlooks:
+        cells = [str(o.year), str(o.observed), f"{o.expected:.2f}", f"{o.pmf[0]:.1%}",
+                 f"{o.p_between(1, None):.1%}", f"{o.quantile(0.05)}-{o.quantile(0.95)}"]
+        if goal is not None:
+            cells.append(f"{o.p_between(goal.low, goal.high):.1%}" if o.year in goal.years else "")
+        table.add_row(*cells)
+    console.print(table)
+    for line in result.warnings:
+        console.print(Text("Warning: ", style="bold yellow") + Text(line))
+    if goal is not None:
+        _show_target(result, goal)
+    funnel = result.funnel()
+    console.print("Pipeline: " + ", ".join(f"{k} {v}" for k, v in funnel.items() if v)
+                  + f" ({len(result.assets)} rows)")
+    _show_rates(result)
+
+
+def _show_target(result: Forecast, goal: Target) -> None:
+    check = result.check(goal)
+    console.print(Text.assemble(
+        f"Target {goal}: met in every year {goal.first_year}-{goal.last_year} with probability ",
+        (f"{check.all_years_in_band:.1%}", "bold"),
+        f"; at least {goal.low} in every year: ",
+        (f"{check.all_years_at_least_low:.1%}", "bold"),
+    ))
+    if check.missing_years:
+        console.print(Text(f"Years outside the forecast range: {check.missing_years}", style="yellow"))
+    shown = check.contributors[:10]
+    top = Table(title="Candidates that carry the target (leave-one-out)")
+    # Ids are never broken: the column is at least as wide as the longest id (names wrap at spaces).
+    widest = max((len(c.asset_id) + len(STALE_MARK) + 1 for c in shown), default=10)
+    top.add_column("candidate / id", overflow="fold", min_width=min(widest, MAX_ID_WIDTH))
+    top.add_column("phase", no_wrap=True)
+    top.add_column(f"P(approved\n{goal.first_year}-{goal.last_year})", justify="right", no_wrap=True)
+    top.add_column(f"adds to\nP(>={goal.low} every\nyear)", justify="right", no_wrap=True)
+    marked = False
+    for c in shown:
+        stale = c.asset_id in result.stale_ids
+        marked = marked or stale
+        top.add_row(_candidate(c.name, c.asset_id, stale), c.phase, f"{c.expected_in_range:.1%}",
+                    f"{c.delta_probability:+.1%}")
+    console.print(top)
+    if result.stale_ids:
+        share = "" if result.stale_share is None else (
+            f"; {result.stale_share * 100:.1f} points of P(target) rest on them (P(target met) minus P(target "
+            "met) recomputed without them)"
+        )
+        from pipecast.ingest.quality import DEFAULT_STALE_YEARS
+
+        where = " (marked above)" if marked else ""
+        console.print(Text(f"{STALE_MARK} stale{where}: {len(result.stale_ids)} candidate(s) `pipecast check` "
+                           f"flags (no event for more than {DEFAULT_STALE_YEARS} years){share}.", style="dim"))
+
+
+def _show_rates(result: Forecast) -> None:
+    rate_set = result.rate_set
+    rates = Table(title=f"Rate set {rate_set.name}: general rows ({len(rate_set.rows)} rows in all)")
+    rates.add_column("phase", no_wrap=True, min_width=len("preclinical"))
+    for column in ("P(success)", "median\nmonths", "p90\nmonths"):
+        rates.add_column(column, justify="right", no_wrap=True)
+    rates.add_column("source", no_wrap=True, overflow="ellipsis", max_width=max(20, console.width - 52))
+    for row in rate_set.rows:
+        if not (row.therapeutic_area or row.modality):
+            rates.add_row(row.phase.value, f"{row.p_success:.3f}", f"{row.duration.median_months:.1f}",
+                          f"{row.duration.p90_months:.1f}", row.source)
+    console.print(rates)
+    console.print(f"Every rate row and its full source: {rate_set.origin or rate_set.name}, the report, or --json.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("forecast")(forecast)

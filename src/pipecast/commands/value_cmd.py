@@ -1,0 +1,256 @@
+"""`pipecast value deal|candidate|pipeline|programme`: risk-adjusted values from the forecast's own model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from pipecast.commands.common import (
+    AsOfOption,
+    AssetsOption,
+    JsonOption,
+    RatesOption,
+    context_db,
+    echo,
+    echo_json,
+)
+
+EconomicsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--economics",
+        help="ECONOMICS.csv (parameter,value[,therapeutic_area,modality,source...]); "
+        "default: the bundled sourced table.",
+    ),
+]
+CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency of the values: USD or CNY (millions).")]
+PathsOpt = Annotated[int, typer.Option("--paths", min=100, help="Monte Carlo paths for P10/P50/P90.")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Monte Carlo seed: the same seed gives the same numbers.")]
+
+
+def _assets(ctx: typer.Context, assets: Path | None, when: dt.date) -> list[Any]:
+    from pipecast.domain import Portfolio
+    from pipecast.facade import load_portfolio_assets
+
+    chosen = load_portfolio_assets(str(assets) if assets else None, context_db(ctx), when)
+    return list(Portfolio.of(chosen, when).assets)
+
+
+def _economics_for(table_path: Path | None, currency: str) -> Any:
+    from pipecast.loading.economics import bundled_economics, load_economics
+
+    table = load_economics(table_path) if table_path else bundled_economics()
+
+    def economics_for(asset: Any) -> Any:
+        return table.for_candidate(asset.therapeutic_area, asset.modality).converted(currency)
+
+    return economics_for
+
+
+def _find(assets: list[Any], candidate: str, origin: str, key: str, when: dt.date) -> Any:
+    from pipecast.errors import InputError
+
+    for asset in assets:
+        if asset.id == candidate:
+            return asset
+    known = ", ".join(a.id for a in assets[:8]) + (" ..." if len(assets) > 8 else "")
+    raise InputError(
+        f"key {key}: unknown candidate {candidate!r} (not known on {when})",
+        file=origin,
+        expected=f"the id of a candidate in the assets file or the store ({known})",
+    )
+
+
+def deal(
+    ctx: typer.Context,
+    deal_file: Annotated[
+        Path, typer.Argument(help="DEAL.yaml: candidate, currency, date, upfront, milestones, royalties.")
+    ],
+    assets: AssetsOption = None,
+    rates: RatesOption = None,
+    as_of: AsOfOption = None,
+    economics: EconomicsOpt = None,
+    json_output: JsonOption = False,
+) -> None:
+    """A licensing deal's headline against its risk-adjusted value to licensor and licensee.
+
+    Example: pipecast value deal examples/deals/gr1803.yaml --as-of 2025-06-04 --json
+    """
+    from pipecast.facade import resolve_as_of, resolve_rates
+    from pipecast.loading.deals import load_deal
+    from pipecast.value.deals import value_deal
+    from pipecast.value.economics import normalise_currency
+
+    the_deal = load_deal(deal_file)
+    when = resolve_as_of(as_of)
+    asset = _find(_assets(ctx, assets, when), the_deal.candidate, str(deal_file), "candidate", when)
+    econ = _economics_for(economics, normalise_currency(the_deal.currency))(asset)
+    result = value_deal(the_deal, asset, resolve_rates(rates), econ, when)
+    if json_output:
+        echo_json(result.as_dict())
+        return
+    out = result.as_dict()
+    echo(f"Deal {the_deal.candidate} -> {the_deal.licensee or '(licensee)'} signed {the_deal.date}, seen on {when}")
+    echo(
+        f"Headline {out['headline']:,.1f} {out['currency']} million; risk-adjusted to the licensor "
+        f"{result.licensor:,.1f}, to the licensee {result.licensee:,.1f} (asset rNPV {result.asset_rnpv:,.1f}; "
+        f"P(approval) {result.p_approval:.1%}; discount rate {result.discount_rate:.1%})"
+    )
+    for p in result.payments:
+        amount = "" if p.amount is None else f"{p.amount:,.1f}"
+        state = "paid" if p.paid else f"p={p.probability:.1%}"
+        echo(
+            f"  {p.kind:16} {p.event[:48]:48} {amount:>9} {state:>9} {p.expected_date or ''!s:>10} "
+            f"PV {p.present_value:,.2f}"
+        )
+
+
+def candidate(
+    ctx: typer.Context,
+    candidate_id: Annotated[str, typer.Argument(help="Candidate id, e.g. genrix-gr1803.")],
+    assets: AssetsOption = None,
+    rates: RatesOption = None,
+    as_of: AsOfOption = None,
+    economics: EconomicsOpt = None,
+    currency: CurrencyOpt = "USD",
+    paths: PathsOpt = 10_000,
+    seed: SeedOpt = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """A candidate's rNPV: analytic expectation and its Monte Carlo P10/P50/P90.
+
+    Example: pipecast value candidate genrix-gr1803 --as-of 2026-12-01 --json
+    """
+    from pipecast.facade import resolve_as_of, resolve_rates
+    from pipecast.value.montecarlo import simulate_portfolio
+    from pipecast.value.rnpv import value_candidate
+
+    when = resolve_as_of(as_of)
+    asset = _find(_assets(ctx, assets, when), candidate_id, "CANDIDATE", "id", when)
+    economics_for = _economics_for(economics, currency)
+    rate_set = resolve_rates(rates)
+    value = value_candidate(asset, rate_set, economics_for(asset), when)
+    _, per = simulate_portfolio([asset], rate_set, economics_for, when, paths=paths, seed=seed)
+    out = {
+        **value.as_dict(),
+        "currency": economics_for(asset).currency,
+        "as_of": when.isoformat(),
+        "montecarlo": per[asset.id].as_dict(),
+        "economics": dict(economics_for(asset).values),
+    }
+    if json_output:
+        echo_json(out)
+        return
+    mc = per[asset.id]
+    echo(
+        f"{asset.name} ({asset.id}), {asset.phase.value}, seen on {when}: "
+        f"rNPV {value.rnpv:,.1f} {out['currency']} million (development {value.development_pv:,.1f}, "
+        f"commercial {value.commercial_pv:,.1f}; P(approval) {value.p_approval:.1%})"
+    )
+    echo(
+        f"Monte Carlo ({mc.paths} paths, seed {seed}): mean {mc.mean:,.1f} +/- {mc.standard_error:,.1f}; "
+        f"P10 {mc.p10:,.1f}, P50 {mc.p50:,.1f}, P90 {mc.p90:,.1f}"
+    )
+
+
+def pipeline(
+    ctx: typer.Context,
+    assets: AssetsOption = None,
+    rates: RatesOption = None,
+    as_of: AsOfOption = None,
+    economics: EconomicsOpt = None,
+    currency: CurrencyOpt = "USD",
+    paths: PathsOpt = 10_000,
+    seed: SeedOpt = 0,
+    json_output: JsonOption = False,
+) -> None:
+    """The pipeline's rNPV (cohorts count each copy) with its Monte Carlo P10/P50/P90.
+
+    Example: pipecast --db pipecast.sqlite value pipeline --as-of 2026-12-01 --json
+    """
+    from pipecast.domain import Portfolio
+    from pipecast.facade import require_candidates, resolve_as_of, resolve_rates
+    from pipecast.value.montecarlo import simulate_portfolio
+    from pipecast.value.rnpv import value_candidate
+
+    when = resolve_as_of(as_of)
+    chosen = _assets(ctx, assets, when)
+    require_candidates(Portfolio(tuple(chosen), when), assets)
+    economics_for = _economics_for(economics, currency)
+    rate_set = resolve_rates(rates)
+    values = [value_candidate(a, rate_set, economics_for(a), when) for a in chosen]
+    total, _ = simulate_portfolio(chosen, rate_set, economics_for, when, paths=paths, seed=seed)
+    out = {
+        "as_of": when.isoformat(),
+        "currency": currency.upper(),
+        "rnpv": sum(v.rnpv * v.count for v in values),
+        "montecarlo": total.as_dict(),
+        "candidates": [v.as_dict() for v in values],
+    }
+    if json_output:
+        echo_json(out)
+        return
+    for v in values:
+        echo(
+            f"  {v.asset_id:34} {v.phase:12} x{v.count:<3} P(appr) {v.p_approval:6.1%}  rNPV {v.rnpv:10,.1f}"
+            f"  total {v.rnpv * v.count:10,.1f}"
+        )
+    echo(
+        f"Pipeline rNPV on {when}: {out['rnpv']:,.1f} {out['currency']} million; Monte Carlo mean "
+        f"{total.mean:,.1f} +/- {total.standard_error:,.1f}, "
+        f"P10 {total.p10:,.1f}, P50 {total.p50:,.1f}, P90 {total.p90:,.1f}"
+    )
+
+
+def programme(
+    ctx: typer.Context,
+    programme_file: Annotated[Path, typer.Argument(help="PROGRAMME.yaml, e.g. the bundled Chongqing 2025 measures.")],
+    assets: AssetsOption = None,
+    rates: RatesOption = None,
+    as_of: AsOfOption = None,
+    economics: EconomicsOpt = None,
+    json_output: JsonOption = False,
+) -> None:
+    """A support programme's expected outlay and timing against expected approvals: cost per expected approval.
+
+    PROGRAMME_FILE may be `chongqing-2025` for the bundled 2025 measures.
+    Example: pipecast --db pipecast.sqlite value programme chongqing-2025 --as-of 2026-12-01 --json
+    """
+    from pipecast.facade import resolve_as_of, resolve_rates
+    from pipecast.loading.deals import bundled_programme_path, load_programme
+    from pipecast.value.economics import normalise_currency
+    from pipecast.value.programme import evaluate_programme
+
+    with bundled_programme_path(str(programme_file)) as path:
+        the_programme = load_programme(path)
+    when = resolve_as_of(as_of)
+    chosen = _assets(ctx, assets, when)
+    economics_for = _economics_for(economics, normalise_currency(the_programme.currency))
+    result = evaluate_programme(the_programme, chosen, resolve_rates(rates), economics_for, when)
+    out = result.as_dict()
+    if json_output:
+        echo_json(out)
+        return
+    cost = out["cost_per_expected_approval"]
+    echo(f"{the_programme.name}, valid {the_programme.valid_from} to {the_programme.valid_until}, seen on {when}")
+    echo(
+        f"Expected outlay {out['expected_outlay']:,.1f} {out['currency']} million "
+        f"(due to date {out['due_to_date']:,.1f}); "
+        f"expected approvals {out['expected_approvals']:.2f}; cost per expected approval "
+        + (f"{cost:,.1f}" if cost is not None else "n/a (no approval expected)")
+    )
+    echo("By year: " + ", ".join(f"{y} {v:,.1f}" for y, v in dict(out["outlay_by_year"]).items()))  # type: ignore[call-overload]
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(
+        help="Risk-adjusted values: deals, candidate and pipeline rNPV, support programmes.", no_args_is_help=True
+    )
+    group.command("deal")(deal)
+    group.command("candidate")(candidate)
+    group.command("pipeline")(pipeline)
+    group.command("programme")(programme)
+    app.add_typer(group, name="value")

@@ -1,0 +1,292 @@
+"""Import upserts: add candidates, their events, aliases, facts and organisations; history only appended.
+
+"Upsert" here means: insert what is new, update a candidate's attributes in place, append events not yet
+recorded. It never merges two candidates (that is entity resolution, `pipecast.store.resolution`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipecast.domain import Asset, Organisation, PhaseEvent, normalise_name
+from pipecast.store.convert import chunks, event_matches, fact_key, fact_row_key
+from pipecast.store.identity import Identity, events_of, identity
+from pipecast.store.models import AliasRow, AssetRow, FactRow, ImportBatch, OrganisationRow, PhaseEventRow, utcnow
+from pipecast.store.records import Fact, ImportSummary
+
+#: Asset attributes that an import may update in place (history is never updated).
+ASSET_ATTRIBUTES = (
+    "name", "sponsor", "modality", "therapeutic_area", "indication", "target", "nmpa_class",
+    "jurisdiction", "count", "note",
+)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file, or of a folder's data files (names and contents, in name order)."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            if child.is_file() and child.suffix.lower() in (".csv", ".xlsx", ".xlsm"):
+                digest.update(child.name.encode() + b"\0")
+                digest.update(child.read_bytes())
+        return digest.hexdigest()
+    if path.is_file():
+        digest.update(path.read_bytes())
+        return digest.hexdigest()
+    return ""
+
+
+# --------------------------------------------------------------------------------------------- sponsors
+
+
+@dataclass
+class SponsorSpellings:
+    """Which organisation a sponsor text names (through the stored organisations' names and aliases), and how
+    many candidates use each spelling, so an import does not split a sponsor group by respelling it."""
+
+    keys: dict[str, list[str]]  # organisation id -> folded name and aliases (3+ characters)
+    uses: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def load(cls, session: Session, incoming: Sequence[Asset]) -> SponsorSpellings:
+        keys = {
+            row.id: [k for k in map(normalise_name, (row.name, *row.aliases.split("|"))) if len(k) >= 3]
+            for row in session.scalars(select(OrganisationRow))
+        }
+        uses: Counter[str] = Counter()
+        for sponsor, n in session.execute(select(AssetRow.sponsor, func.count()).group_by(AssetRow.sponsor)):
+            uses[sponsor] += int(n)
+        uses.update(a.sponsor for a in incoming if a.sponsor)
+        return cls(keys, uses)
+
+    def organisations(self, text: str) -> set[str]:
+        folded = normalise_name(text)
+        return {org for org, keys in self.keys.items() if folded and any(k in folded for k in keys)}
+
+    def keep_stored(self, stored: str, new: str) -> bool:
+        """Whether `stored` should stay: both name the same organisation and more candidates spell it so."""
+        if not stored or not new or stored == new:
+            return False
+        if not self.organisations(stored) & self.organisations(new):
+            return False
+        return self.uses[stored] >= self.uses[new]
+
+
+def attribute_changes(row: AssetRow, asset: Asset, sponsors: SponsorSpellings) -> dict[str, tuple[Any, Any]]:
+    diffs: dict[str, tuple[Any, Any]] = {}
+    for attr in ASSET_ATTRIBUTES:
+        old, new = getattr(row, attr), getattr(asset, attr)
+        if old == new:
+            continue
+        if isinstance(new, str) and not new:
+            continue  # a blank never erases a stored value
+        if attr == "name" and new == asset.id and old:
+            continue  # loaders fill a missing name with the id
+        if attr == "sponsor" and sponsors.keep_stored(old, new):
+            continue  # the same organisation, spelled as its other candidates spell it
+        diffs[attr] = (old, new)
+    return diffs
+
+
+# --------------------------------------------------------------------------------------------- assets
+
+
+@dataclass
+class _Known:
+    """What the store already holds for the incoming ids: rows, their events and alias keys."""
+
+    rows: dict[str, AssetRow] = field(default_factory=dict)
+    events: dict[str, list[PhaseEventRow]] = field(default_factory=lambda: defaultdict(list))
+    alias_norms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def _known(session: Session, ids: list[str]) -> _Known:
+    known = _Known()
+    for chunk in chunks(ids):
+        for found in session.scalars(select(AssetRow).where(AssetRow.id.in_(chunk))):
+            known.rows[found.id] = found
+        for stored in session.scalars(select(PhaseEventRow).where(PhaseEventRow.asset_id.in_(chunk))):
+            known.events[stored.asset_id].append(stored)
+        for al in session.scalars(select(AliasRow).where(AliasRow.asset_id.in_(chunk))):
+            known.alias_norms[al.asset_id].add(al.norm)
+    ident = identity(session)
+    if ident.redirects or ident.moved:
+        _fold_resolutions(session, ident, ids, known)
+    return known
+
+
+def _fold_resolutions(session: Session, ident: Identity, ids: list[str], known: _Known) -> None:
+    """An event is already known if the id's own rows (even those split away) or the candidate it now
+    resolves to (merges and splits applied) record it: re-imports stay idempotent. Names a candidate has
+    only through a merge are not stored as its own aliases: undoing the merge must take them away again."""
+    named: dict[str, list[str]] = defaultdict(list)  # canonical id -> the ids given that resolve to it
+    for i in ids:
+        named[ident.canonical(i)].append(i)
+    for chunk in chunks(sorted(named)):
+        for owner, rows in events_of(session, ident, chunk).items():
+            for i in named[owner]:
+                held = {r.id for r in known.events[i]}
+                known.events[i].extend(r for r in rows if r.id not in held)
+    merged = [m for m in ident.redirects if ident.canonical(m) in named]
+    for chunk in chunks(merged):
+        for merged_id, name in session.execute(select(AssetRow.id, AssetRow.name).where(AssetRow.id.in_(chunk))):
+            for i in named[ident.canonical(merged_id)]:
+                known.alias_norms[i].add(normalise_name(name))
+        for al in session.scalars(select(AliasRow).where(AliasRow.asset_id.in_(chunk))):
+            for i in named[ident.canonical(al.asset_id)]:
+                known.alias_norms[i].add(al.norm)
+
+
+def upsert_assets(session: Session, assets: list[Asset], batch: ImportBatch, summary: ImportSummary) -> None:
+    """Insert new candidates, update changed attributes, add new aliases, append events not yet recorded."""
+    known = _known(session, [a.id for a in assets])
+    sponsors = SponsorSpellings.load(session, assets)
+    for asset in assets:
+        _upsert_row(session, asset, known, sponsors, summary)
+        _add_aliases(session, asset, known.alias_norms[asset.id], summary)
+        _append_events(session, asset, known.events[asset.id], batch, summary)
+
+
+def _upsert_row(session: Session, asset: Asset, known: _Known, sponsors: SponsorSpellings,
+                summary: ImportSummary) -> None:
+    now = utcnow()
+    row = known.rows.get(asset.id)
+    if row is None:
+        row = AssetRow(id=asset.id, created_at=now, updated_at=now, **{a: getattr(asset, a) for a in ASSET_ATTRIBUTES})
+        session.add(row)
+        known.rows[asset.id] = row
+        summary.assets_added += 1
+        summary.changes.append(f"+ asset {asset.id} {asset.name!r} ({asset.phase.value} since {asset.phase_start})")
+        return
+    diffs = attribute_changes(row, asset, sponsors)
+    if not diffs:
+        return
+    for attr, (_, new) in diffs.items():
+        setattr(row, attr, new)
+    row.updated_at = now
+    summary.assets_updated += 1
+    summary.changes.append(
+        f"~ asset {asset.id}: " + "; ".join(f"{a} {old!r} -> {new!r}" for a, (old, new) in diffs.items())
+    )
+
+
+def _add_aliases(session: Session, asset: Asset, norms: set[str], summary: ImportSummary) -> None:
+    for alias in asset.aliases:
+        norm = normalise_name(alias)
+        if not norm or norm in norms:
+            continue
+        norms.add(norm)
+        session.add(AliasRow(asset_id=asset.id, alias=alias, norm=norm))
+        summary.aliases_added += 1
+        summary.changes.append(f"+ alias {alias!r} for {asset.id}")
+
+
+def _append_events(session: Session, asset: Asset, known: list[PhaseEventRow], batch: ImportBatch,
+                   summary: ImportSummary) -> None:
+    now = utcnow()
+    for ev in asset.history:
+        if any(event_matches(r, ev) for r in known):
+            summary.events_known += 1
+            continue
+        _warn_redated(asset.id, ev, known, summary)
+        source = ev.source
+        new = PhaseEventRow(
+            asset_id=asset.id, phase=ev.phase.value, date=ev.date, indication=ev.indication,
+            source_title=source.title if source else "", source_url=source.url if source else "",
+            source_date=source.date if source else None, recorded=ev.recorded, recorded_at=now, batch=batch,
+        )
+        session.add(new)
+        known.append(new)
+        summary.events_added += 1
+        where = f" [{source.title}]" if source else ""
+        summary.changes.append(f"+ event {asset.id}: {ev.phase.value} on {ev.date}{where}")
+
+
+def _warn_redated(asset_id: str, ev: PhaseEvent, known: Sequence[PhaseEventRow], summary: ImportSummary) -> None:
+    """An event for a phase (and indication) already recorded on another date: both are kept; say so."""
+    other = sorted({r.date for r in known if r.phase == ev.phase.value and r.indication == ev.indication
+                    and r.date != ev.date})
+    if other:
+        dates = ", ".join(d.isoformat() for d in other)
+        summary.warnings.append(
+            f"{asset_id}: {ev.phase.value} dated {ev.date}, already recorded on {dates}; both are kept "
+            "(`pipecast check` reports the conflict)"
+        )
+
+
+# --------------------------------------------------------------------------------------------- facts, orgs
+
+
+def upsert_facts(session: Session, facts: list[Fact], batch: ImportBatch, summary: ImportSummary) -> None:
+    known = {fact_row_key(r) for r in session.scalars(select(FactRow))}
+    now = utcnow()
+    for fact in facts:
+        key = fact_key(fact)
+        if key in known:
+            summary.facts_known += 1
+            continue
+        known.add(key)
+        source = fact.source
+        session.add(FactRow(
+            entity=fact.entity, field=fact.field, value=fact.value, unit=fact.unit, as_of=fact.as_of,
+            as_of_text=fact.as_of_text,
+            source_title=source.title if source else "", source_url=source.url if source else "",
+            source_date=source.date if source else None, note=fact.note, recorded_at=now, batch=batch,
+        ))
+        summary.facts_added += 1
+        when = fact.as_of_text or (fact.as_of.isoformat() if fact.as_of else "an unknown date")
+        unit = f" {fact.unit}" if fact.unit else ""
+        summary.changes.append(f"+ fact {fact.entity} | {fact.field} = {fact.value}{unit} ({when})")
+
+
+def upsert_organisations(session: Session, orgs: Iterable[Organisation]) -> int:
+    """Insert or update organisations; returns how many rows were added or changed."""
+    changed = 0
+    now = utcnow()
+    for org in orgs:
+        values = {"name": org.name, "kind": org.kind.value, "city": org.city, "parent_id": org.parent_id,
+                  "aliases": "|".join(org.aliases)}
+        row = session.get(OrganisationRow, org.id)
+        if row is None:
+            session.add(OrganisationRow(id=org.id, created_at=now, updated_at=now, **values))
+            changed += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            row.updated_at = now
+            changed += 1
+    session.flush()  # the sponsor spellings of this import's assets read them
+    return changed
+
+
+def import_work(session: Session, assets: list[Asset], facts: list[Fact], orgs: list[Organisation],
+                summary: ImportSummary, kind: str) -> ImportSummary:
+    """One import's writes (the caller runs them in one transaction); the batch row only if something changed."""
+    batch = ImportBatch(file=summary.file, sha256=summary.sha256, imported_at=utcnow(), kind=kind, rows=summary.rows,
+                        assets_added=0, assets_updated=0, events_added=0, facts_added=0)
+    if orgs:
+        summary.organisations_changed = upsert_organisations(session, orgs)
+    if assets:
+        upsert_assets(session, assets, batch, summary)
+    if facts:
+        upsert_facts(session, facts, batch, summary)
+    if summary.changed:
+        batch.assets_added = summary.assets_added
+        batch.assets_updated = summary.assets_updated
+        batch.events_added = summary.events_added
+        batch.facts_added = summary.facts_added
+        session.add(batch)
+        session.flush()
+        if not summary.dry_run:
+            summary.batch_id = batch.id
+    return summary

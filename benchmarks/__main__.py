@@ -7,6 +7,7 @@ import json
 import platform
 import sys
 from pathlib import Path
+from typing import Any
 
 MODULES = (
     "benchmarks.bench_startup",
@@ -18,7 +19,7 @@ MODULES = (
 
 
 def main() -> int:
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     only = sys.argv[1:]
     for name in MODULES:
         if only and not any(o in name for o in only):

@@ -8,7 +8,12 @@ the five list statuses, Chinese drug names with dosage forms, phase labels incl.
 pipecast's `read_ctr` does more than pandas (encoding detection, header spellings, phase and date
 parsing, duplicate and warning bookkeeping, TrialRecord objects), so the ratio is the cost of that work.
 Time is measured untraced; peak memory, in a second run, is the allocations seen by tracemalloc
-(numpy/pandas buffers included, pandas' C tokenizer scratch space not).
+(numpy/pandas buffers included, pandas' C tokenizer scratch space not). The importers consume `iter_ctr`, a
+stream that keeps only ~150 bytes per 登记号 (the duplicate check), so its peak is reported too; `read_ctr`
+keeps every record in a list.
+
+Measured by hand on 1,000,000 records (176 MB CSV), `/usr/bin/time -v` maximum resident set size:
+`read_ctr` (a list of every record, what `ingest ctr` did before) 1.12 GB; `iter_ctr` streamed 0.27 GB.
 """
 
 from __future__ import annotations
@@ -73,10 +78,10 @@ def _peak(work: Callable[[], Any]) -> int:
         tracemalloc.stop()
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     import pandas as pd
 
-    from pipecast.ingest.ctr import read_ctr
+    from pipecast.ingest.ctr import iter_ctr, read_ctr
 
     today = dt.date(2026, 1, 1)
     with tempfile.TemporaryDirectory(prefix="pipecast-bench-") as tmp:
@@ -86,11 +91,12 @@ def run() -> list[dict]:
         read_ctr(path, today=today)  # warm-up: imports, regex caches
         ours = lambda: read_ctr(path, today=today, retrieved=today)  # noqa: E731
         theirs = lambda: pd.read_csv(path, dtype=str, keep_default_na=False)  # noqa: E731
+        stream = lambda: sum(1 for _ in iter_ctr(path, today=today, retrieved=today))  # noqa: E731
         pc_s, result = _timed(ours)
         pd_s, frame = _timed(theirs)
         assert len(result.records) == len(frame) == N_RECORDS
         del result, frame
-        pc_peak, pd_peak = _peak(ours), _peak(theirs)
+        pc_peak, pd_peak, stream_peak = _peak(ours), _peak(theirs), _peak(stream)
     pc_rate, pd_rate = N_RECORDS / pc_s, N_RECORDS / pd_s
     return [
         {"name": f"read_ctr parse, {N_RECORDS:,} records ({size_mb:.0f} MB CSV)", "value": pc_rate,
@@ -100,6 +106,9 @@ def run() -> list[dict]:
          "baseline": f"pandas.read_csv: {pd_s:.2f} s", "ratio": pd_s / pc_s},
         {"name": "read_ctr parse: peak traced memory", "value": pc_peak / 2**20, "unit": "MiB",
          "baseline": f"pandas.read_csv: {pd_peak / 2**20:.1f} MiB", "ratio": pc_peak / max(pd_peak, 1)},
+        {"name": "iter_ctr stream (what the importers read): peak traced memory", "value": stream_peak / 2**20,
+         "unit": "MiB", "baseline": f"read_ctr list: {pc_peak / 2**20:.1f} MiB",
+         "ratio": stream_peak / max(pc_peak, 1)},
     ]
 
 

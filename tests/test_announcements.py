@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +32,7 @@ def _file(tmp_path: Path, *lines: str, header: str = HEADER) -> Path:
 
 
 @pytest.fixture
-def store(sqlite_url: str):
+def store(sqlite_url: str) -> Iterator[Store]:
     with Store.open(sqlite_url) as opened:
         yield opened
 
@@ -56,7 +57,8 @@ def test_unknown_wording_lists_accepted_ones(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         read_announcements(path, today=TODAY)
     assert (err.value.row, err.value.field) == (2, "event")
-    assert "IND approved" in str(err.value) and "NDA accepted" in str(err.value)
+    assert "IND approved" in str(err.value)
+    assert "NDA accepted" in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -97,8 +99,10 @@ def test_gr1501_aliases_resolve_to_the_bundled_candidate(store: Store, tmp_path:
         "GR1501注射液,Phase 3 start,2021-06-01,https://example.org/z,Z,plaque psoriasis",
     )
     summary = import_announcements(store, path, today=TODAY)
-    assert set(summary.resolved.values()) == {"genrix-gr1501"} and not summary.unresolved
-    assert summary.candidates_created == 0 and summary.events_added == 3
+    assert set(summary.resolved.values()) == {"genrix-gr1501"}
+    assert not summary.unresolved
+    assert summary.candidates_created == 0
+    assert summary.events_added == 3
     history = store.asset("genrix-gr1501").history
     assert {(e.phase, e.date) for e in history} >= {(Phase.FILED, dt.date(2024, 1, 4)),
                                                     (Phase.PHASE3, dt.date(2021, 6, 1))}
@@ -111,7 +115,8 @@ def test_unresolved_name_becomes_a_flagged_candidate(store: Store, tmp_path: Pat
     summary = import_announcements(store, path, today=TODAY)
     assert summary.unresolved == ["announcement:gr15011"]
     new = store.asset("announcement:gr15011")
-    assert "unresolved" in new.note and new.phase is Phase.PHASE1
+    assert "unresolved" in new.note
+    assert new.phase is Phase.PHASE1
     assert [e.phase for e in store.asset("genrix-gr1501").history][-1] is Phase.APPROVED
 
 
@@ -119,12 +124,17 @@ def test_dry_run_writes_nothing_and_reimport_is_a_noop(store: Store, tmp_path: P
     path = _file(tmp_path, "GR2303 注射液,获得药物临床试验批准通知书,2025-09-09,https://example.org/g,G,IBD",
                  "GR2303,Phase 2 start,2026-03-01,https://example.org/h,H,IBD")
     dry = import_announcements(store, path, today=TODAY, dry_run=True)
-    assert dry.dry_run and dry.candidates_created == 1 and dry.events_added == 2
-    assert store.assets() == [] and store.table_counts()["phase_events"] == 0
+    assert dry.dry_run
+    assert dry.candidates_created == 1
+    assert dry.events_added == 2
+    assert store.assets() == []
+    assert store.table_counts()["phase_events"] == 0
     first = import_announcements(store, path, today=TODAY)
     assert first.events_added == 2
     again = import_announcements(store, path, today=TODAY)
-    assert not again.changed and again.events_known == 2 and again.changes == []
+    assert not again.changed
+    assert again.events_known == 2
+    assert again.changes == []
 
 
 def make_app() -> typer.Typer:

@@ -82,7 +82,8 @@ def test_a_broken_database_file_is_a_store_error_not_a_library_exception(tmp_pat
     out = subprocess.run([sys.executable, "-m", "pipecast.cli", "--db", str(bad), "assets", "list"],
                          capture_output=True, text=True, check=False)
     assert out.returncode == 2
-    assert "Traceback" not in out.stderr and str(bad) in out.stderr
+    assert "Traceback" not in out.stderr
+    assert str(bad) in out.stderr
 
 
 def test_unreachable_postgres_url_is_a_store_error() -> None:
@@ -90,3 +91,41 @@ def test_unreachable_postgres_url_is_a_store_error() -> None:
 
     with pytest.raises(PipecastError):
         Store.open("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+HEAVY = ("scipy", "plotly", "alembic", "mako", "dask", "jax", "openpyxl", "sqlalchemy", "numpy", "yaml", "pydantic")
+
+
+def test_importing_the_cli_imports_no_heavy_library() -> None:
+    """Start-up stays light: the CLI module, and `pipecast --version`, load none of the heavy libraries."""
+    probe = (
+        "import sys\n"
+        "import pipecast.cli\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+        "sys.argv = ['pipecast', '--version']\n"
+        "try:\n"
+        "    pipecast.cli.main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "pipecast 0.1.0", "[]"]
+
+
+def test_a_forecast_loads_no_report_import_or_migration_library(tmp_path: Path) -> None:
+    """`pipecast forecast` on a file mounts only its own command: no plotly, openpyxl, alembic, mako, dask, jax."""
+    assets = tmp_path / "a.csv"
+    assets.write_text("id,name,sponsor,modality,therapeutic_area,phase,phase_start,count\n"
+                      "a1,Alpha,Acme,mAb,Oncology,NDA,2025-03-01,1\n", encoding="utf-8")
+    probe = (
+        "import sys, io, contextlib\n"
+        "from pipecast.cli import run\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = run(['forecast', '--assets', {str(assets)!r}, '--as-of', '2025-11-01', '--json'])\n"
+        "print(code, sorted(m for m in ('plotly', 'openpyxl', 'alembic', 'mako', 'dask', 'jax') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0 []"

@@ -123,7 +123,7 @@ def test_arrivals_follow_the_window_calculation() -> None:
         for _ in range(20 + year - 1995):
             receipt = dt.date(year, 1, 1) + dt.timedelta(days=int(rng.integers(0, 365)))
             filings.append(Filing(receipt, receipt + dt.timedelta(days=200), True, len(filings) + 2))
-    settings = ModelSettings(year_factor=False, never_approved=False)
+    settings = ModelSettings(year_factor=False, never_approved=False, arrival_trend=False)
     result = forecast_fda(filings, AS_OF, [2015, 2016], settings)
     mean = np.mean([20 + y - 1995 for y in (2012, 2013, 2014)])
     assert result.arrival_mean == pytest.approx(mean)
@@ -134,6 +134,10 @@ def test_arrivals_follow_the_window_calculation() -> None:
     assert result.years[0].expected_pending == pytest.approx(pending, rel=1e-9)
     off = forecast_fda(filings, AS_OF, [2015], replace(settings, arrivals=False))
     assert off.years[0].expected_arrivals == 0.0
+    # receipts grow by exactly one a year (20 in 1995 ... 39 in 2014): the trend projects 40 for 2015, 41 for 2016
+    trend = forecast_fda(filings, AS_OF, [2015, 2016], replace(settings, arrival_trend=True))
+    assert trend.years[0].expected_arrivals == pytest.approx(40 * 165 / 365, rel=1e-9)
+    assert trend.years[1].expected_arrivals == pytest.approx(40 * 200 / 365 + 41 * 166 / 366, rel=1e-9)
 
 
 def _variance(pmf: np.ndarray) -> float:

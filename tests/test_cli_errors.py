@@ -51,7 +51,9 @@ def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     return out
 
 
-def run_main(argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+def run_main(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
     monkeypatch.setattr(sys, "argv", ["pipecast", *argv])
     with pytest.raises(SystemExit) as stop:
         main()
@@ -71,7 +73,7 @@ def assert_one_line_error(code: int, out: str, err: str) -> str:
     return lines[0]
 
 
-def F(name: str) -> str:  # noqa: N802 - placeholder for a fixture file in the table below
+def F(name: str) -> str:
     return "{" + name + "}"
 
 
@@ -88,9 +90,12 @@ BAD = [
     (["scenarios", "compare"], "BASE: missing"),
     (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--rho", "sponsor=0.2"],
      "error: --rho needs --method montecarlo"),
-    (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--paths", "500"], "--paths needs --method montecarlo"),
-    (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--seed", "3"], "--seed needs --method montecarlo"),
-    (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--engine", "jax"], "--engine needs --method montecarlo"),
+    (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--paths", "500"],
+     "--paths needs --method montecarlo"),
+    (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--seed", "3"],
+     "--seed needs --method montecarlo"),
+    (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--engine", "jax"],
+     "--engine needs --method montecarlo"),
     (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--review-sigma", "0.2"],
      "--review-sigma needs --method montecarlo"),
     (["forecast", "--assets", F("assets"), "--rates", F("rates"), "--sponsor-stop", "0.1"],
@@ -168,4 +173,29 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytes
     code, out, err = run_main(["--version"], capsys, monkeypatch)
     assert (code, out, err) == (0, "pipecast 0.1.0\n", "")
     code, out, _ = run_main(["forecast", "--help"], capsys, monkeypatch)
-    assert code == 0 and "--target" in out and not any(ch in out for ch in ("╭", "╰"))
+    assert code == 0
+    assert "--target" in out
+    assert not any(ch in out for ch in ("╭", "╰"))
+
+
+def test_every_error_class_is_a_pipecast_error_declared_in_errors_py() -> None:
+    """One exception tree: no module but errors.py declares a public exception, and the tree in its docstring
+    names every class it declares."""
+    import ast
+    import inspect
+
+    from pipecast import errors
+
+    src = Path(errors.__file__).resolve().parent
+    for path in sorted(src.rglob("*.py")):
+        if path.name == "errors.py" and path.parent == src:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+                assert not any(b.endswith(("Error", "Exception")) for b in bases), (
+                    f"{path.relative_to(src)}: class {node.name} is an exception outside pipecast/errors.py")
+    declared = [c for _, c in inspect.getmembers(errors, inspect.isclass) if c.__module__ == errors.__name__]
+    for cls in declared:
+        assert issubclass(cls, errors.PipecastError), cls
+        assert cls.__name__ in (errors.__doc__ or ""), f"{cls.__name__} is missing from the tree in errors.py"

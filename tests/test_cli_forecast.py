@@ -93,7 +93,8 @@ def test_tables_without_json(files: tuple[Path, Path]) -> None:
     out = run("forecast", "--assets", str(assets), "--rates", str(rates), "--as-of", "2025-11-01",
               "--years", "2025-2031", "--target", "2027-2030:1-3")
     assert out.returncode == 0, out.stderr
-    assert "2027" in out.stdout and "Target 2027-2030:1-3" in out.stdout
+    assert "2027" in out.stdout
+    assert "Target 2027-2030:1-3" in out.stdout
 
 
 BAD_ASSETS = [
@@ -118,8 +119,11 @@ def test_bad_asset_rows_give_one_line_with_file_row_column(
     assert out.returncode == 2
     assert out.stdout == ""
     line = out.stderr.strip()
-    assert "\n" not in line and "Traceback" not in line
-    assert str(bad) in line and "row 3" in line and message in line
+    assert "\n" not in line
+    assert "Traceback" not in line
+    assert str(bad) in line
+    assert "row 3" in line
+    assert message in line
     if column:
         assert f"column '{column}'" in line
 
@@ -129,7 +133,8 @@ def test_missing_column(tmp_path: Path, files: tuple[Path, Path]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("id,name,phase\na,b,NDA\n")
     out = run("forecast", "--assets", str(bad), "--rates", str(rates))
-    assert out.returncode == 2 and "missing column(s) sponsor, modality, therapeutic_area, phase_start" in out.stderr
+    assert out.returncode == 2
+    assert "missing column(s) sponsor, modality, therapeutic_area, phase_start" in out.stderr
 
 
 BAD_RATES = [
@@ -147,7 +152,8 @@ def test_bad_rate_rows(tmp_path: Path, files: tuple[Path, Path], row: str, colum
     rates.write_text("\n".join([lines[0], row, *lines[1:2], *lines[3:]]) + "\n")
     out = run("forecast", "--assets", str(assets), "--rates", str(rates), "--as-of", "2025-11-01")
     assert out.returncode == 2
-    assert f"row 2, column '{column}'" in out.stderr and message in out.stderr
+    assert f"row 2, column '{column}'" in out.stderr
+    assert message in out.stderr
 
 
 def test_rate_set_missing_a_phase_names_it(tmp_path: Path, files: tuple[Path, Path]) -> None:
@@ -155,15 +161,18 @@ def test_rate_set_missing_a_phase_names_it(tmp_path: Path, files: tuple[Path, Pa
     rates = tmp_path / "r.csv"
     rates.write_text("\n".join(line for line in RATES.splitlines() if not line.startswith("phase3")) + "\n")
     out = run("forecast", "--assets", str(assets), "--rates", str(rates), "--as-of", "2025-11-01")
-    assert out.returncode == 2 and "no general row for phase phase3" in out.stderr
+    assert out.returncode == 2
+    assert "no general row for phase phase3" in out.stderr
 
 
 def test_bad_target_and_years(files: tuple[Path, Path]) -> None:
     assets, rates = files
     out = run("forecast", "--assets", str(assets), "--rates", str(rates), "--target", "2027-2030:three")
-    assert out.returncode == 2 and "2027-2030:1-3" in out.stderr
+    assert out.returncode == 2
+    assert "2027-2030:1-3" in out.stderr
     out = run("forecast", "--assets", str(assets), "--rates", str(rates), "--years", "2031-2025")
-    assert out.returncode == 2 and "--years" in out.stderr
+    assert out.returncode == 2
+    assert "--years" in out.stderr
 
 
 def test_python_api_example_from_the_docstring() -> None:
@@ -191,10 +200,12 @@ def test_montecarlo_method_keeps_the_json_shape_and_agrees_with_exact(files: tup
         assert se > 0
         assert abs(e["expected"] - m["expected"]) < 5 * se + 1e-9
     out = run(*common, "--method", "guess")
-    assert out.returncode == 2 and "exact or montecarlo" in out.stderr
+    assert out.returncode == 2
+    assert "exact or montecarlo" in out.stderr
 
 
 def test_an_empty_store_is_an_error_not_a_zero_forecast(tmp_path: Path) -> None:
     out = run("--db", str(tmp_path / "empty.sqlite"), "forecast", "--years", "2026-2028")
     assert out.returncode == 2
-    assert "no candidates known" in out.stderr and "load-bundled" in out.stderr
+    assert "no candidates known" in out.stderr
+    assert "load-bundled" in out.stderr

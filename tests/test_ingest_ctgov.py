@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,8 +25,9 @@ SINGLES = [
 ]
 
 
-def raw(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
+def raw(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def test_single_study_fields_match_the_raw_record() -> None:
@@ -45,7 +47,8 @@ def test_single_study_fields_match_the_raw_record() -> None:
         study["statusModule"]["lastUpdatePostDateStruct"]["date"]
     )
     assert record.conditions == tuple(study["conditionsModule"]["conditions"])
-    assert record.phase is Phase.PHASE2 and record.phase_text == "PHASE2"
+    assert record.phase is Phase.PHASE2
+    assert record.phase_text == "PHASE2"
     drugs = [i["name"] for i in study["armsInterventionsModule"]["interventions"] if i["type"] == "DRUG"]
     assert record.drug_names == tuple(drugs) == ("GET73",)  # the placebo arm (type OTHER) is not a drug
     locations = study["contactsLocationsModule"]["locations"]
@@ -53,7 +56,8 @@ def test_single_study_fields_match_the_raw_record() -> None:
     assert record.countries == ("United States",)
     assert record.source is not None
     assert record.source.url == "https://clinicaltrials.gov/study/NCT03418623"
-    assert record.source.date == dt.date(2024, 10, 13) and "NCT03418623.json" in record.source.title
+    assert record.source.date == dt.date(2024, 10, 13)
+    assert "NCT03418623.json" in record.source.title
 
 
 def test_every_sample_reads_and_ids_match() -> None:
@@ -64,8 +68,10 @@ def test_every_sample_reads_and_ids_match() -> None:
 
 def test_withdrawn_study_without_phase() -> None:
     [record] = read_ctgov(CTGOV / "NCT00973089.json")
-    assert record.status == "WITHDRAWN" and record.stopped
-    assert record.phase is None and record.phase_text == "NA"
+    assert record.status == "WITHDRAWN"
+    assert record.stopped
+    assert record.phase is None
+    assert record.phase_text == "NA"
     assert record.start_date == dt.date(2010, 5, 1)  # partial date "2010-05" read as the 1st
 
 
@@ -75,7 +81,8 @@ def test_other_names_and_partial_modules() -> None:
     assert record.phase is Phase.PHASE3
     assert record.drug_names == ("BL-B01D1", "Docetaxel")
     assert record.other_names == ("iza-bren", "izalontamab brengitecan", "BMS-986507")
-    assert record.first_posted is None and record.cities == ()  # those modules were not requested
+    assert record.first_posted is None
+    assert record.cities == ()
 
 
 def test_page_combined_phases_and_placebo() -> None:
@@ -99,7 +106,10 @@ def test_truncated_json_names_file_and_position(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_ctgov(broken)
     message = str(info.value)
-    assert str(broken) in message and "invalid JSON" in message and "line" in message and "column" in message
+    assert str(broken) in message
+    assert "invalid JSON" in message
+    assert "line" in message
+    assert "column" in message
     assert info.value.row == text[:1500].count("\n") + 1  # the line where the text stops
 
 
@@ -135,12 +145,12 @@ def test_bulk_zip_is_streamed_member_by_member(tmp_path: Path) -> None:
     assert first.trial_id == "NCT03418623"
     got = [first.trial_id]
     with pytest.raises(InputError) as info:
-        for record in stream:
-            got.append(record.trial_id)
+        got.extend(record.trial_id for record in stream)
     assert got == ["NCT03418623", "NCT00973089"] + [
         s["protocolSection"]["identificationModule"]["nctId"] for s in raw(PAGE2)["studies"]
     ]
-    assert "zz_broken.json" in str(info.value) and "line 1" in str(info.value)
+    assert "zz_broken.json" in str(info.value)
+    assert "line 1" in str(info.value)
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InputError, match="zip"):

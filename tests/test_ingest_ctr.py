@@ -50,7 +50,8 @@ def test_detail_export_fields_match_the_raw_file() -> None:
         assert record.phase_text == row["phase"]
         assert record.title == row["common_name"]
         assert record.start_date is None  # fpi_Date is "登记人暂未填写该信息" (not filled in) everywhere
-        assert record.source is not None and row["ctr_no"] in record.source.title
+        assert record.source is not None
+        assert row["ctr_no"] in record.source.title
 
 
 def test_registry_phase_spellings_in_the_real_export() -> None:
@@ -109,7 +110,8 @@ def test_sites_file_is_joined_and_region_attributed() -> None:
     assert chongqing_sites == {"CTR20230359", "CTR20230362", "CTR20230379", "CTR20230380"}
     assert {r.trial_id for r in result.records if in_region(r, sites=False)} == {"CTR20230354"}
     kin = next(r for r in result.records if r.trial_id == "CTR20230359")
-    assert "美国" in kin.countries and "中国" in kin.countries
+    assert "美国" in kin.countries
+    assert "中国" in kin.countries
 
 
 def test_gbk_and_gb18030_copies_read_the_same(tmp_path: Path) -> None:
@@ -132,7 +134,8 @@ def test_utf8_bom_and_utf16_are_accepted(tmp_path: Path) -> None:
     body = "CTR20230354,GR1501注射液,狼疮性肾炎,II期,重庆智翔金泰生物制药股份有限公司,2023-02-08,进行中,\n"
     for encoding in ("utf-8-sig", "utf-16"):
         [record] = read_ctr(write(tmp_path, body, f"{encoding}.csv", encoding), today=TODAY).records
-        assert record.drug_names == ("GR1501注射液",) and record.phase is Phase.PHASE2
+        assert record.drug_names == ("GR1501注射液",)
+        assert record.phase is Phase.PHASE2
 
 
 def test_undecodable_file_names_the_file(tmp_path: Path) -> None:
@@ -140,7 +143,8 @@ def test_undecodable_file_names_the_file(tmp_path: Path) -> None:
     latin.write_bytes("ctr_no,drug_name\nCTR1,Caf\xe9 cr\xe8me r\xe9sum\xe9 na\xefve\n".encode("latin-1"))
     with pytest.raises(InputError) as info:
         read_ctr(latin, today=TODAY)
-    assert str(latin) in str(info.value) and "encoding" in str(info.value)
+    assert str(latin) in str(info.value)
+    assert "encoding" in str(info.value)
     # Accented letters followed by letters form valid GB18030 pairs: decodable, but not Chinese text.
     sneaky = tmp_path / "sneaky.csv"
     sneaky.write_bytes("ctr_no,drug_name\nCTR1,Genève Zürich Müller Düsseldorf Créteil\n".encode("latin-1"))
@@ -172,7 +176,10 @@ def test_missing_or_renamed_columns(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         read_ctr(renamed, today=TODAY)
     message = str(info.value)
-    assert "row 1" in message and "trial_id" in message and "登记号" in message and "登记编号" in message
+    assert "row 1" in message
+    assert "trial_id" in message
+    assert "登记号" in message
+    assert "登记编号" in message
     no_drug = tmp_path / "nodrug.csv"
     no_drug.write_text("登记号,适应症\nCTR20230354,狼疮性肾炎\n", encoding="utf-8")
     with pytest.raises(InputError, match="drug"):
@@ -197,7 +204,8 @@ def test_chinese_headers_dates_phases_duplicates_and_warnings(tmp_path: Path) ->
     assert by_id["CTR20240002"].first_posted == dt.date(2024, 3, 5)
     assert by_id["CTR20240003"].first_posted is None  # day-first needs an explicit format
     assert by_id["CTR20240004"].first_posted is None  # future
-    assert by_id["CTR20240001"].cities == ("重庆市", "成都市") and in_region(by_id["CTR20240001"])
+    assert by_id["CTR20240001"].cities == ("重庆市", "成都市")
+    assert in_region(by_id["CTR20240001"])
     assert [by_id[k].phase for k in by_id] == [Phase.PHASE1, Phase.PHASE3, Phase.PHASE2, None]
     assert by_id["CTR20240003"].stopped
     expected = [
@@ -210,7 +218,8 @@ def test_chinese_headers_dates_phases_duplicates_and_warnings(tmp_path: Path) ->
     ]
     assert len(result.warnings) == len(expected)
     for warning, (row, column, start) in zip(result.warnings, expected, strict=True):
-        assert (warning.row, warning.field) == (row, column) and warning.message.startswith(start), warning
+        assert (warning.row, warning.field) == (row, column), warning
+        assert warning.message.startswith(start), warning
     assert all(w.file == str(path) for w in result.warnings)
     assert "day-first" in result.warnings[0].message
     dated = read_ctr(path, today=TODAY, date_format="%d-%m-%Y")
@@ -262,7 +271,8 @@ def test_2013_2018_scrape_and_search_list() -> None:
     path = CTR / "ctr_2013_2018_sample.csv"
     raw = raw_rows(path)
     result = read_ctr(path, today=TODAY)
-    assert len(result.records) == len(raw) == 78 and result.warnings == []
+    assert len(result.records) == len(raw) == 78
+    assert result.warnings == []
     expect = {
         "I": Phase.PHASE1,
         "II": Phase.PHASE2,
@@ -278,21 +288,27 @@ def test_2013_2018_scrape_and_search_list() -> None:
         "": None,
     }
     for record, row in zip(result.records, raw, strict=True):
-        assert record.trial_id == row["ctr_id"] and record.title == row["public_title"]
+        assert record.trial_id == row["ctr_id"]
+        assert record.title == row["public_title"]
         assert (
             record.status == row["status"]
-            and record.drug_names[0] == re.split("[/;；、]", row["drug_name"])[0].strip()
+        )
+        assert (
+            record.drug_names[0] == re.split("[/;；、]", row["drug_name"])[0].strip()
         )
         assert record.phase is expect[row["phase_parsed_from_title"]]
     kras = read_ctr(CTR / "searchlist_kras.csv", today=TODAY)
-    assert len(kras.records) == 42 and kras.warnings == []
-    assert kras.records[0].trial_id == "CTR20251739" and kras.records[0].drug_names == ("HS-10529片",)
+    assert len(kras.records) == 42
+    assert kras.warnings == []
+    assert kras.records[0].trial_id == "CTR20251739"
+    assert kras.records[0].drug_names == ("HS-10529片",)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared reference data not mounted")
 def test_full_2013_2018_registry_file() -> None:
     result = read_ctr(SHARED, today=TODAY)
-    assert len(result.records) == 6407 and result.warnings == []
+    assert len(result.records) == 6407
+    assert result.warnings == []
     counts = collections.Counter(r.phase for r in result.records)
     raw = collections.Counter(row["phase_parsed_from_title"] for row in raw_rows(SHARED))
     assert counts[Phase.PHASE1] == raw["I"] + raw["I/I"]

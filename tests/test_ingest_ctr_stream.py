@@ -96,11 +96,13 @@ def test_gbk_file_streams_the_same_records(tmp_path: Path) -> None:
         gbk.read_bytes().decode("utf-8")
     expected = list(iter_ctr(utf8, today=TODAY, retrieved=TODAY))
     got = list(iter_ctr(gbk, today=TODAY, retrieved=TODAY))
-    assert len(got) == len(expected) and sum(isinstance(i, TrialRecord) for i in got) == n
+    assert len(got) == len(expected)
+    assert sum(isinstance(i, TrialRecord) for i in got) == n
     for mine, theirs in zip(got, expected, strict=True):
         if isinstance(mine, TrialRecord) and isinstance(theirs, TrialRecord):
             # Only the source title differs (it names the file).
-            assert mine.source is not None and theirs.source is not None
+            assert mine.source is not None
+            assert theirs.source is not None
             assert mine.source.title.replace("gbk.csv", "utf8.csv") == theirs.source.title
             assert (mine.trial_id, mine.drug_names, mine.phase, mine.conditions, mine.title, mine.status) == (
                 theirs.trial_id,
@@ -111,7 +113,8 @@ def test_gbk_file_streams_the_same_records(tmp_path: Path) -> None:
                 theirs.status,
             )
         else:
-            assert isinstance(mine, RowWarning) and isinstance(theirs, RowWarning)
+            assert isinstance(mine, RowWarning)
+            assert isinstance(theirs, RowWarning)
             assert (mine.row, mine.field, mine.message) == (theirs.row, theirs.field, theirs.message)
 
 
@@ -135,5 +138,7 @@ def test_late_decoding_error_names_file_and_row(tmp_path: Path) -> None:
     path.write_bytes(data)
     with pytest.raises(InputError) as info:
         read_ctr(path, today=TODAY)
-    assert info.value.file == str(path) and info.value.row == bad_line
-    assert "cannot decode as utf-8" in str(info.value) and f"row {bad_line}" in str(info.value)
+    assert info.value.file == str(path)
+    assert info.value.row == bad_line
+    assert "cannot decode as utf-8" in str(info.value)
+    assert f"row {bad_line}" in str(info.value)

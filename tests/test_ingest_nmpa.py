@@ -35,7 +35,8 @@ def test_approval_number_list_without_dates() -> None:
         assert approval.name == row["product_name_产品名称"]
         assert approval.holder == row["manufacturer_生产单位"]
         assert approval.dosage_form == row["dosage_form_剂型"]
-        assert approval.date is None and approval.event is None
+        assert approval.date is None
+        assert approval.event is None
     assert [(w.row, w.field) for w in result.warnings] == [(None, "批准日期")]  # one file-level note
     assert result.records[0].number_year == 2012  # 国药准字Z20123084
 
@@ -46,17 +47,25 @@ def test_detail_record_json_gives_an_approved_event_and_flags_reregistration() -
     result = read_nmpa(path, today=TODAY, retrieved=dt.date(2026, 8, 11))
     [approval] = result.records
     assert approval.approval_no == raw["批准文号"] == "国药准字Z20073307"
-    assert approval.name == raw["药品通用名"] and approval.holder == raw["上市许可持有人"]
+    assert approval.name == raw["药品通用名"]
+    assert approval.holder == raw["上市许可持有人"]
     assert approval.date == dt.date.fromisoformat(raw["批准日期"])
     event = approval.event
-    assert event is not None and event.phase is Phase.APPROVED and event.date == dt.date(2021, 7, 2)
-    assert event.source is not None and "国药准字Z20073307" in event.source.title
+    assert event is not None
+    assert event.phase is Phase.APPROVED
+    assert event.date == dt.date(2021, 7, 2)
+    assert event.source is not None
+    assert "国药准字Z20073307" in event.source.title
     assert event.source.date == dt.date(2026, 8, 11)
     [warning] = result.warnings
     assert (
         warning.field == "批准日期"
-        and "issued in 2007" in warning.message
-        and "re-registration" in warning.message
+    )
+    assert (
+        "issued in 2007" in warning.message
+    )
+    assert (
+        "re-registration" in warning.message
     )
 
 
@@ -95,8 +104,11 @@ def test_rows_become_events_and_bad_rows_are_listed(tmp_path: Path) -> None:
             (7, "批准文号"),
             (8, "批准日期"),
         ]
-        assert "future" in found[0][2] and "not a date" in found[1][2] and "not a 国药准字" in found[2][2]
-        assert "duplicate" in found[3][2] and "no approval date" in found[4][2]
+        assert "future" in found[0][2]
+        assert "not a date" in found[1][2]
+        assert "not a 国药准字" in found[2][2]
+        assert "duplicate" in found[3][2]
+        assert "no approval date" in found[4][2]
     dated = read_nmpa(path, today=TODAY, date_format="%d-%m-%Y")
     assert dated.records[3].date == dt.date(2025, 2, 3)
 
@@ -114,6 +126,7 @@ def test_bad_files(tmp_path: Path) -> None:
     broken.write_text('{"批准文号": "国药准字Z20073307", "批准日期": ', encoding="utf-8")
     with pytest.raises(InputError) as info:
         read_nmpa(broken, today=TODAY)
-    assert "broken.json" in str(info.value) and "line 1" in str(info.value)
+    assert "broken.json" in str(info.value)
+    assert "line 1" in str(info.value)
     with pytest.raises(InputError, match="not found"):
         read_nmpa(tmp_path / "nope.json", today=TODAY)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -33,7 +34,7 @@ ROWS = [
 ]
 
 
-def _xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+def _xlsx(path: Path, sheets: Mapping[str, Sequence[Sequence[object]]]) -> Path:
     book = openpyxl.Workbook()
     first = book.active
     assert first is not None
@@ -41,7 +42,7 @@ def _xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
         for row in rows:
-            sheet.append(row)
+            sheet.append(list(row))
     book.save(path)
     return path
 
@@ -68,15 +69,20 @@ def test_duplicated_header_names_file_column_and_both_positions(tmp_path: Path) 
         read_table(path, ("id", "name"))
     text = str(err.value)
     first, second = header.index("name") + 1, len(header) - header[::-1].index("name")
-    assert str(path) in text and "'name'" in text and "row 1" in text
-    assert f"columns {first} and {second}" in text and "(B and E)" in text
+    assert str(path) in text
+    assert "'name'" in text
+    assert "row 1" in text
+    assert f"columns {first} and {second}" in text
+    assert "(B and E)" in text
 
 
 def test_duplicated_header_in_a_workbook_names_the_sheet(tmp_path: Path) -> None:
-    path = _xlsx(tmp_path / "dup.xlsx", {"管线": [["名称", "阶段", "起始日期", "阶段"], ["药A", "II期", "2023-01-05", "I期"]]})
+    rows: list[list[object]] = [["名称", "阶段", "起始日期", "阶段"], ["药A", "II期", "2023-01-05", "I期"]]
+    path = _xlsx(tmp_path / "dup.xlsx", {"管线": rows})
     with pytest.raises(InputError) as err:
         read_template(path, parse_mapping("名称=name,阶段=phase,起始日期=phase_start"), today=TODAY)
-    assert f"{path}, sheet '管线'" in str(err.value) and "columns 2 and 4 (B and D)" in str(err.value)
+    assert f"{path}, sheet '管线'" in str(err.value)
+    assert "columns 2 and 4 (B and D)" in str(err.value)
 
 
 def test_duplicated_registry_header_even_when_spelled_differently(tmp_path: Path) -> None:
@@ -143,8 +149,10 @@ def test_several_sheets_read_the_first_and_name_the_others(tmp_path: Path) -> No
     assert [r.name for r in rows] == ["药A"]
     assert [str(n) for n in notes] == [
         f"{path}: read sheet 'Pipeline' only; the workbook also has 'Notes', 'Old' (choose one with --sheet NAME)"]
-    old = read_template(path, parse_mapping(MAP), today=TODAY, sheet="Old", notes=(quiet := []))
-    assert [r.name for r in old] == ["药B"] and quiet == []
+    quiet: list[Note] = []
+    old = read_template(path, parse_mapping(MAP), today=TODAY, sheet="Old", notes=quiet)
+    assert [r.name for r in old] == ["药B"]
+    assert quiet == []
     assert old[0].row.file == f"{path}, sheet 'Old'"
     with pytest.raises(InputError, match="no sheet named 'Sheet9' \\(the workbook has 'Pipeline', 'Notes', 'Old'\\)"):
         read_template(path, parse_mapping(MAP), today=TODAY, sheet="Sheet9")
@@ -207,7 +215,7 @@ def test_merged_cells_are_filled_and_listed(tmp_path: Path, sqlite_url: str) -> 
 
 def test_merged_cells_without_a_notes_list_are_refused_naming_the_ranges(tmp_path: Path) -> None:
     path = _merged_book(tmp_path / "merged.xlsx")
-    with pytest.raises(InputError, match="merged cells (D2:D4, B2:B3|B2:B3, D2:D4) filled"):
+    with pytest.raises(InputError, match=r"merged cells (D2:D4, B2:B3|B2:B3, D2:D4) filled"):
         read_table(path, ())
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli_app import invoke
+from cli_app import Outcome, invoke
 from pipecast.domain import Asset, Phase, PhaseEvent, Source
 from pipecast.errors import InputError
 from pipecast.ingest.registry_import import import_registry
@@ -51,13 +53,13 @@ def sample() -> list[Asset]:
 
 
 @pytest.fixture
-def store(db_url: str):
+def store(db_url: str) -> Iterator[Store]:
     with Store.open(db_url) as opened:
         opened.add_assets(sample())
         yield opened
 
 
-def raw_events(store: Store) -> list[tuple]:
+def raw_events(store: Store) -> list[tuple[Any, ...]]:
     with store.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text("SELECT * FROM phase_events ORDER BY id"))]
 
@@ -81,7 +83,8 @@ def test_merge_folds_history_and_aliases_without_touching_events(store: Store) -
     assert [(e.phase, e.date) for e in merged.history] == [
         (Phase.PHASE1, D(2019, 5, 1)), (Phase.PHASE2, D(2021, 3, 1)), (Phase.PHASE3, D(2022, 3, 1))]
     assert merged.aliases == ("GR1501", "赛立奇单抗", "GR1501注射液", "GR1501 injection")
-    assert merged.sponsor == "Genrix" and merged.note == ""  # the survivor's attributes stay
+    assert merged.sponsor == "Genrix"
+    assert merged.note == ""
     # the old id, its name and its aliases all resolve to the survivor
     for key in ("ctr:gr1501", "GR1501注射液", "gr1501 injection"):
         assert store.resolve(key) == "CQ-001"
@@ -89,7 +92,8 @@ def test_merge_folds_history_and_aliases_without_touching_events(store: Store) -
     # every stored row is still there, unchanged, under the id it was imported with
     assert raw_events(store) == raw
     records = store.history("CQ-001")
-    assert len(records) == 4 and {r.stored_asset_id for r in records} == {"", "ctr:gr1501"}
+    assert len(records) == 4
+    assert {r.stored_asset_id for r in records} == {"", "ctr:gr1501"}
     # as-of views apply the merge too, and still see only what was known then
     assert {a.id: a.phase for a in store.assets(D(2022, 1, 5))} == {"CQ-001": Phase.PHASE2, "CQ-002": Phase.PHASE1}
     assert store.asset("CQ-001", D(2022, 6, 1)).phase is Phase.PHASE3
@@ -110,7 +114,8 @@ def test_undo_merge_restores_the_exact_previous_view(store: Store) -> None:
         (merge, "merge", undo, None), (undo, "undo", None, merge)]
     # merging again after an undo is a new, separate action
     again = store.merge("CQ-001", ["ctr:gr1501"], reason="confirmed after all", actor="ana")
-    assert again not in (merge, undo) and "ctr:gr1501" not in {a.id for a in store.assets()}
+    assert again not in (merge, undo)
+    assert "ctr:gr1501" not in {a.id for a in store.assets()}
 
 
 def test_split_moves_chosen_events_and_undo_restores(store: Store) -> None:
@@ -184,8 +189,11 @@ def test_audit_log_lists_every_action_with_reason_and_actor(store: Store) -> Non
         (split, "split", "CQ-002", "two drugs", getpass.getuser()),
         (undo, "undo", "CQ-001", "not the same", "bo"),
     ]
-    assert log[0].details["from"] == ["ctr:gr1501"] and log[0].undone and not log[1].undone
-    assert log[1].details["new_id"] == "CQ-002b" and len(log[1].details["events"]) == 2
+    assert log[0].details["from"] == ["ctr:gr1501"]
+    assert log[0].undone
+    assert not log[1].undone
+    assert log[1].details["new_id"] == "CQ-002b"
+    assert len(log[1].details["events"]) == 2
     assert all(a.created_at.tzinfo is not None for a in log)
     assert "merged ctr:gr1501 into CQ-001" in log[0].describe()
 
@@ -203,7 +211,7 @@ def test_bad_requests_raise_and_write_nothing(store: Store) -> None:
     merge = store.merge("CQ-001", ["ctr:gr1501"], reason="same", actor="ana")
     store.undo(merge, reason="no", actor="ana")
     before = (store.table_counts(), store.assets(), store.actions())
-    bad = [
+    bad: list[Callable[[], object]] = [
         lambda: store.merge("CQ-001", ["nope"], reason="r"),
         lambda: store.merge("nope", ["CQ-001"], reason="r"),
         lambda: store.merge("CQ-001", ["CQ-001"], reason="r"),
@@ -255,9 +263,12 @@ def test_review_suggests_and_never_merges(store: Store) -> None:
     items = store.review_matches()
     assert [i.asset_id for i in items] == ["ctr:gr1501"]
     best = items[0].matches[0]
-    assert best.asset_id == "CQ-001" and best.score >= 0.9 and "GR1501" in best.reason
+    assert best.asset_id == "CQ-001"
+    assert best.score >= 0.9
+    assert "GR1501" in best.reason
     assert store.review_matches(threshold=1.01)[0].matches == ()
-    assert store.table_counts() == counts and len(store.assets()) == 4
+    assert store.table_counts() == counts
+    assert len(store.assets()) == 4
     store.merge("CQ-001", ["ctr:gr1501"], reason="reviewed", actor="ana")
     assert store.review_matches() == []
 
@@ -265,7 +276,7 @@ def test_review_suggests_and_never_merges(store: Store) -> None:
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def cli(db: str, *args: str):
+def cli(db: str, *args: str) -> Outcome:
     return invoke(db, *args)
 
 
@@ -276,12 +287,14 @@ def test_cli_review_merge_actions_undo(db_url: str) -> None:
     review = cli(db_url, "review", "--json")
     assert review.exit_code == 0, review.stderr
     suggestions = json.loads(review.stdout)
-    assert suggestions[0]["id"] == "ctr:gr1501" and suggestions[0]["matches"][0]["id"] == "CQ-001"
+    assert suggestions[0]["id"] == "ctr:gr1501"
+    assert suggestions[0]["matches"][0]["id"] == "CQ-001"
     assert "CQ-001" in cli(db_url, "review").stdout
     preview = cli(db_url, "merge", "CQ-001", "ctr:gr1501", "--reason", "same", "--dry-run", "--json")
     assert preview.exit_code == 0, preview.stderr
     data = json.loads(preview.stdout)
-    assert data["dry_run"] and data["result"]["phase"] == "phase3"
+    assert data["dry_run"]
+    assert data["result"]["phase"] == "phase3"
     with Store.open(db_url) as store:
         assert (store.table_counts(), store.assets()) == before
     done = cli(db_url, "merge", "CQ-001", "ctr:gr1501", "--reason", "GR1501 is xeligekimab", "--by", "ana")
@@ -290,7 +303,8 @@ def test_cli_review_merge_actions_undo(db_url: str) -> None:
     assert f"action {merge}: merged ctr:gr1501 into CQ-001" in done.stdout
     assert f"pipecast undo {merge}" in done.stdout
     shown = json.loads(cli(db_url, "assets", "show", "ctr:gr1501", "--json").stdout)
-    assert shown["id"] == "CQ-001" and {r["stored_under"] for r in shown["records"]} == {"CQ-001", "ctr:gr1501"}
+    assert shown["id"] == "CQ-001"
+    assert {r["stored_under"] for r in shown["records"]} == {"CQ-001", "ctr:gr1501"}
     records = json.loads(cli(db_url, "assets", "show", "CQ-002", "--json").stdout)["records"]
     moved = ",".join(str(r["id"]) for r in records if r["phase"] != "phase1")
     split = cli(db_url, "split", "CQ-002", "--new-id", "CQ-002b", "--events", moved, "--reason", "two drugs",
@@ -304,7 +318,8 @@ def test_cli_review_merge_actions_undo(db_url: str) -> None:
         ("merge", "ana", "GR1501 is xeligekimab", log[2]["id"]), ("split", "bo", "two drugs", None),
         ("undo", getpass.getuser(), "not the same", None)]
     table = cli(db_url, "actions")
-    assert table.exit_code == 0 and "GR1501 is xeligekimab" in table.stdout
+    assert table.exit_code == 0
+    assert "GR1501 is xeligekimab" in table.stdout
     assert cli(db_url, "undo", str(split_id), "--reason", "one drug").exit_code == 0
     with Store.open(db_url) as store:
         assert store.assets() == before[1]
@@ -340,9 +355,11 @@ def test_cli_bad_requests_exit_2_and_write_nothing(db_url: str, args: tuple[str,
 
 def test_registry_import_review_merge_reimport(sqlite_url: str) -> None:
     with Store.open(sqlite_url) as store:
-        kw = {"sites": REG / "trial_site_info_sample.csv", "today": D(2026, 1, 1), "retrieved": D(2025, 6, 1),
-              "region": None}
-        import_registry(store, "ctr", REG / "trial_info_sample.csv", **kw)
+        def ctr_import() -> Any:
+            return import_registry(store, "ctr", REG / "trial_info_sample.csv", region=None, today=D(2026, 1, 1),
+                                   sites=REG / "trial_site_info_sample.csv", retrieved=D(2025, 6, 1))
+
+        ctr_import()
         store.add_assets([Asset("CQ-SHR", "SHR-A1811", (PhaseEvent(Phase.PHASE1, D(2020, 6, 1)),),
                                 aliases=("trastuzumab rezetecan",))])
         review = {i.asset_id: i.matches for i in store.review_matches(0.9)}
@@ -350,8 +367,9 @@ def test_registry_import_review_merge_reimport(sqlite_url: str) -> None:
         assert all(m.asset_id != "CQ-SHR" for k, ms in review.items() if k != "ctr:shra1811" for m in ms)
         store.merge("CQ-SHR", ["ctr:shra1811"], reason="SHR-A1811 is CQ-SHR", actor="ana")
         counts = store.table_counts()
-        again = import_registry(store, "ctr", REG / "trial_info_sample.csv", **kw)
-        assert again.events_added == 0 and again.candidates_created == 0
+        again = ctr_import()
+        assert again.events_added == 0
+        assert again.candidates_created == 0
         assert store.table_counts() == counts
         assert "ctr:shra1811" not in {a.id for a in store.assets()}
         assert store.asset("注射用SHR-A1811").id == "CQ-SHR"

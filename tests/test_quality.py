@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from pipecast.domain import Asset, Phase, PhaseEvent, Source
 from pipecast.ingest.quality import (
@@ -15,7 +16,7 @@ from pipecast.ingest.quality import (
     stale,
     unresolved,
 )
-from pipecast.store import Fact
+from pipecast.store import Fact, Store
 
 D = dt.date
 AS_OF = D(2025, 6, 1)
@@ -40,9 +41,28 @@ def test_clean_has_no_findings() -> None:
 def test_conflict() -> None:
     asset = Asset("x", "X", (ev(Phase.PHASE1, D(2023, 1, 1), "ctr"), ev(Phase.PHASE1, D(2023, 5, 1), "press")))
     found = conflicts([asset])
-    assert [f.kind for f in found] == ["conflict"] and found[0].asset_id == "x"
+    assert [f.kind for f in found] == ["conflict"]
+    assert found[0].asset_id == "x"
     same_source = Asset("y", "Y", (ev(Phase.PHASE1, D(2023, 1, 1)), ev(Phase.PHASE1, D(2023, 5, 1))))
-    assert conflicts([same_source]) == []
+    [redated] = conflicts([same_source])
+    assert redated.asset_id == "y"
+    assert "same source" in redated.message
+    other_indication = Asset("z", "Z", (ev(Phase.PHASE1, D(2023, 1, 1), indication="a"),
+                                        ev(Phase.PHASE1, D(2023, 5, 1), indication="b")))
+    assert conflicts([other_indication]) == []
+
+
+def test_an_earlier_start_date_reimported_is_a_conflict(tmp_path: Path) -> None:
+    """Through the store: the second import keeps both events; the import warns and `check` reports it."""
+    with Store.open(tmp_path / "db.sqlite") as store:
+        store.add_assets([Asset("A1", "Alpha", (PhaseEvent(Phase.PHASE2, D(2022, 5, 1)),))])
+        summary = store.add_assets([Asset("A1", "Alpha", (PhaseEvent(Phase.PHASE2, D(2021, 11, 1)),))])
+        assert summary.warnings
+        assert "already recorded on 2022-05-01" in summary.warnings[0]
+        found = check_all(store.assets(), as_of=D(2023, 1, 1))
+    assert [(f.kind, f.asset_id) for f in found] == [("conflict", "A1")]
+    assert "2021-11-01" in found[0].message
+    assert "2022-05-01" in found[0].message
 
 
 def test_sequence() -> None:
@@ -62,13 +82,18 @@ def test_stale() -> None:
 
 def test_unresolved() -> None:
     asset = Asset("ctr:mbs303", "MBS303", (ev(Phase.PHASE2, D(2023, 2, 14)),))
-    assert [(f.kind, f.asset_id) for f in unresolved([asset, *clean()])] == [("unresolved", "ctr:mbs303")]
+    template = Asset("template:x1", "X1", (ev(Phase.PHASE1, D(2023, 2, 14)),))
+    noted = Asset("kept-id", "K", (ev(Phase.PHASE1, D(2023, 2, 14)),), note="unresolved name 'K' from template")
+    found = unresolved([asset, template, noted, *clean()])
+    expected = [("unresolved", i) for i in ("ctr:mbs303", "template:x1", "kept-id")]
+    assert [(f.kind, f.asset_id) for f in found] == expected
 
 
 def test_count_mismatch() -> None:
     assert clinical_count(clean(), AS_OF) == 1
     found = count_mismatch(clean(), AS_OF, 42)
-    assert [f.kind for f in found] == ["count_mismatch"] and "(-41)" in found[0].message
+    assert [f.kind for f in found] == ["count_mismatch"]
+    assert "(-41)" in found[0].message
     assert count_mismatch(clean(), AS_OF, 1) == []
     cohort = Asset("cohort:x", "cohort", (ev(Phase.PHASE1, D(2024, 1, 1)),), count=41)
     assert count_mismatch([*clean(), cohort], AS_OF, 42) == []
@@ -83,6 +108,8 @@ def test_published_count_from_facts() -> None:
              "23", D(2024, 9, 5)),
     ]
     early = published_clinical_count(facts, AS_OF)  # no municipality integer yet: the district figure
-    assert early is not None and early[0] == 23
+    assert early is not None
+    assert early[0] == 23
     found = published_clinical_count(facts, D(2026, 1, 1))
-    assert found is not None and found[0] == 42
+    assert found is not None
+    assert found[0] == 42

@@ -6,9 +6,10 @@ import csv
 import datetime as dt
 import json
 import shutil
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 import typer
@@ -18,6 +19,7 @@ from pipecast.commands.ingest_cmds import register
 from pipecast.errors import InputError, PipecastError
 from pipecast.ingest.assets_file import load_dataset
 from pipecast.ingest.registry_import import import_registry
+from pipecast.ingest.summary import ImportSummary
 from pipecast.settings import AppContext
 from pipecast.store import Store
 
@@ -32,12 +34,12 @@ RETRIEVED = dt.date(2025, 6, 1)
 
 
 @pytest.fixture
-def store(sqlite_url: str):
+def store(sqlite_url: str) -> Iterator[Store]:
     with Store.open(sqlite_url) as opened:
         yield opened
 
 
-def _import(store: Store, path: Path = CTR, **kw):
+def _import(store: Store, path: Path = CTR, **kw: Any) -> ImportSummary:
     kw.setdefault("sites", SITES if path == CTR else None)
     kw.setdefault("region", None)
     return import_registry(store, "ctr", path, today=TODAY, retrieved=RETRIEVED, **kw)
@@ -46,12 +48,16 @@ def _import(store: Store, path: Path = CTR, **kw):
 def test_china_export_creates_candidates_with_histories(store: Store) -> None:
     summary = _import(store)
     assert summary.records_read == 16
-    assert summary.candidates_created >= 5 and summary.events_added >= summary.candidates_created
+    assert summary.candidates_created >= 5
+    assert summary.events_added >= summary.candidates_created
     shr = store.asset("ctr:shra1811")
     assert [e.phase.value for e in shr.history] == ["phase1", "phase2"]
     assert shr.history[-1].date == dt.date(2023, 2, 15)
     src = shr.history[-1].source
-    assert src is not None and "CTR20230432" in src.title and CTR.name in src.title and src.date == RETRIEVED
+    assert src is not None
+    assert "CTR20230432" in src.title
+    assert CTR.name in src.title
+    assert src.date == RETRIEVED
     assert "unresolved" in shr.note
     # bioequivalence / phase-less generics give no candidate
     assert all("格列齐特" not in a.name for a in store.assets())
@@ -62,14 +68,17 @@ def test_reimport_is_a_noop(store: Store) -> None:
     counts = store.table_counts()
     again = _import(store)
     assert first.events_added > 0
-    assert again.events_added == 0 and again.candidates_created == 0 and again.candidates_updated == 0
+    assert again.events_added == 0
+    assert again.candidates_created == 0
+    assert again.candidates_updated == 0
     assert store.table_counts() == counts
 
 
 def test_dry_run_writes_nothing(store: Store) -> None:
     before = store.table_counts()
     summary = _import(store, dry_run=True)
-    assert summary.dry_run and summary.events_added > 0
+    assert summary.dry_run
+    assert summary.events_added > 0
     assert store.table_counts() == before
 
 
@@ -77,7 +86,8 @@ def test_gbk_copy_imports_the_same(store: Store, tmp_path: Path) -> None:
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes(CTR.read_text(encoding="utf-8").encode("gb18030"))
     summary = import_registry(store, "ctr", gbk, region=None, today=TODAY, retrieved=RETRIEVED, dry_run=True)
-    assert summary.records_read == 16 and summary.candidates_created >= 5
+    assert summary.records_read == 16
+    assert summary.candidates_created >= 5
 
 
 def test_bad_row_is_a_listed_warning(store: Store, tmp_path: Path) -> None:
@@ -135,16 +145,21 @@ def test_shared_2013_2018_slice(store: Store, tmp_path: Path) -> None:
     # this scrape has no dates: phased trials are listed warnings, nothing is invented
     assert summary.events_added == 0
     dated = [w for w in summary.warnings if w.field == "date"]
-    assert dated and all(w.file == str(part) and w.row is not None for w in dated)
+    assert dated
+    assert all(w.file == str(part) and w.row is not None for w in dated)
 
 
 def test_ctgov_and_nmpa_samples(store: Store) -> None:
-    ct = import_registry(store, "ctgov", REG / "ctgov" / "NCT03418623.json", region=None, today=TODAY, retrieved=RETRIEVED)
-    assert ct.records_read == 1 and ct.candidates_created == 1 and ct.unresolved[0].startswith("ctgov:")
+    ct = import_registry(store, "ctgov", REG / "ctgov" / "NCT03418623.json", region=None, today=TODAY,
+                         retrieved=RETRIEVED)
+    assert ct.records_read == 1
+    assert ct.candidates_created == 1
+    assert ct.unresolved[0].startswith("ctgov:")
     nm = import_registry(store, "nmpa", REG / "nmpa" / "nmpa_domestic_drug_detail_example.json", region=None,
                          today=TODAY,
                          retrieved=RETRIEVED)
-    assert nm.events_added == 1 and nm.warnings  # re-registration date flagged
+    assert nm.events_added == 1
+    assert nm.warnings
 
 
 def _app() -> typer.Typer:
@@ -165,12 +180,14 @@ def test_cli_ingest_and_check(sqlite_url: str, tmp_path: Path) -> None:
     result = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "ctr", str(copy), "--region", "all", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["candidates_created"] > 0 and data["dry_run"] is False
+    assert data["candidates_created"] > 0
+    assert data["dry_run"] is False
     result = runner.invoke(_app(), ["--db", sqlite_url, "check", "--as-of", "2025-01-01", "--json"])
     assert result.exit_code == 0, result.output
     kinds = {f["kind"] for f in json.loads(result.stdout)["findings"]}
     assert "unresolved" in kinds
     bad = runner.invoke(_app(), ["--db", sqlite_url, "check", "--as-of", "soon"])
     assert isinstance(bad.exception, PipecastError)
-    missing = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "nmpa", str(tmp_path / "nope.csv"), "--region", "all"])
+    missing = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "nmpa", str(tmp_path / "nope.csv"),
+                                     "--region", "all"])
     assert isinstance(missing.exception, InputError)

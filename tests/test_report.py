@@ -380,6 +380,21 @@ def test_every_candidate_is_one_full_width_table_without_its_own_scroll(result: 
     assert candidates.count("<tr>") == len(result.assets) + 1
 
 
+LONG_YEARS = "2025-2040"
+
+
+def test_many_years_wrap_into_a_second_table_not_off_the_page() -> None:
+    long = run_forecast(portfolio(), rates=rate_set(), as_of=AS_OF, years=LONG_YEARS)
+    candidates = section(render_report(long, TARGET), "candidates")
+    heads = re.findall(r"<thead>(.*?)</thead>", candidates, re.S)
+    assert len(heads) == 2
+    shown = [int(y) for head in heads for y in re.findall(r">(\d{4})</th>", head)]
+    assert shown == long.years  # every year once, in order
+    assert all(len(re.findall(r">(\d{4})</th>", head)) <= 9 for head in heads)
+    assert "continued: 2033–2040" in candidates
+    assert 'class="scroll' not in candidates
+
+
 def test_no_local_path_of_the_rate_file(result: Forecast) -> None:
     private = dataclasses.replace(result.rate_set, origin="/home/alice/private/plans/my-rates.csv")
     page = render_report(dataclasses.replace(result, rate_set=private), TARGET)
@@ -559,9 +574,13 @@ def layout_probe(sync_api: Any, path: Path, width: int, phase_header: str) -> di
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("lang", ["en", "zh"])
-def test_candidate_table_fits_and_phases_stay_on_one_line(result: Forecast, tmp_path: Path, lang: str) -> None:
+@pytest.mark.parametrize(("lang", "years"), [("en", YEARS), ("zh", YEARS), ("en", LONG_YEARS)])
+def test_candidate_table_fits_and_phases_stay_on_one_line(
+    result: Forecast, tmp_path: Path, lang: str, years: str
+) -> None:
     sync_api = browser_api()
+    if years != YEARS:
+        result = run_forecast(portfolio(), rates=rate_set(), as_of=AS_OF, years=years)
     path = write_report(tmp_path / f"report-{lang}.html", result, TARGET, lang=lang)
     probe = layout_probe(sync_api, path, 1280, STRINGS[lang]["col_phase"])
     assert probe["scrolling"] == [], "the candidate table sits in a scroll box"

@@ -58,14 +58,20 @@ def test_names_not_in_the_facts_are_not_merged(table: AliasTable) -> None:
 
 def test_scores_and_reasons(table: AliasTable) -> None:
     exact = match_candidates("赛立奇单抗", table)[0]
-    assert (exact.score, exact.alias) == (1.0, "赛立奇单抗") and "folding" in exact.reason
+    assert (exact.score, exact.alias) == (1.0, "赛立奇单抗")
+    assert "folding" in exact.reason
     form = match_candidates("Xeligekimab Injection", table)[0]
-    assert form.score == 0.95 and "dosage" in form.reason
+    assert form.score == 0.95
+    assert "dosage" in form.reason
     inside = match_candidates("评价GR1501注射液治疗活动性狼疮性肾炎的II期临床研究", table)
-    assert inside[0].asset_id == "genrix-gr1501" and inside[0].score == 0.8 and "contains" in inside[0].reason
+    assert inside[0].asset_id == "genrix-gr1501"
+    assert inside[0].score == 0.8
+    assert "contains" in inside[0].reason
     assert resolve("评价GR1501注射液治疗活动性狼疮性肾炎的II期临床研究", table) is None  # review, not merge
     typo = match_candidates("xeligekimb", table)[0]
-    assert typo.asset_id == "genrix-gr1501" and typo.score < 0.6 and "check" in typo.reason
+    assert typo.asset_id == "genrix-gr1501"
+    assert typo.score < 0.6
+    assert "check" in typo.reason
 
 
 def test_salt_and_dosage_forms() -> None:
@@ -107,13 +113,16 @@ def test_organisations_and_parents(table: AliasTable) -> None:
     assert resolve("智翔金泰", table, "org") == "org:genrix"
     assert resolve("Genrix Bio", table, "org") == "org:genrix"
     fochon = match_candidates("Chongqing Fuchuang Pharmaceuticals Research Co., Ltd.", table, "org")[0]
-    assert fochon.asset_id == "org:fochon" and "subsidiary of org:fosun-pharma" in fochon.reason
+    assert fochon.asset_id == "org:fochon"
+    assert "subsidiary of org:fosun-pharma" in fochon.reason
     assert resolve("Fochon Pharmaceuticals", table, "org") == "org:fochon"  # legal form dropped
     assert table.ancestors("org:zhifei-longcom") == ["org:zhifei"]
     longcom = match_candidates("安徽智飞龙科马生物制药有限公司", table, "org")
-    assert longcom[0].asset_id == "org:zhifei-longcom" and longcom[0].score == 0.8
+    assert longcom[0].asset_id == "org:zhifei-longcom"
+    assert longcom[0].score == 0.8
     multi = match_candidates("Kinnjiu Biopharma Limited/ 重庆精准生物技术有限公司", table, "org")
-    assert multi[0].asset_id == "org:precision-bio" and multi[0].score == 1.0
+    assert multi[0].asset_id == "org:precision-bio"
+    assert multi[0].score == 1.0
     bovax = {m.asset_id for m in match_candidates("Shanghai Bovax Biotechnology Co., Ltd.", table, "org")}
     assert bovax == {"org:bovax-shanghai", "org:bovax"}
     assert match_candidates("迈威（上海）生物科技股份有限公司", table, "org") == []
@@ -158,7 +167,8 @@ def test_loading_rejects_bad_rows(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError) as info:
         load_alias_table(bad_kind)
-    assert "row 2" in str(info.value) and "molecule" in str(info.value)
+    assert "row 2" in str(info.value)
+    assert "molecule" in str(info.value)
     clash = tmp_path / "b.csv"
     clash.write_text("alias,kind,canonical_id\nGR1501,drug,GR1501\nGR-1501,drug,GR1801\n", encoding="utf-8")
     with pytest.raises(InputError, match="row 3"):

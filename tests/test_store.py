@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,8 @@ def alembic_head() -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None and head >= "0002"
+    assert head is not None
+    assert head >= "0002"
     return head
 
 
@@ -66,7 +68,7 @@ def sample_assets() -> list[Asset]:
 
 
 @pytest.fixture
-def store(db_url: str):
+def store(db_url: str) -> Iterator[Store]:
     with Store.open(db_url) as opened:
         yield opened
 
@@ -94,7 +96,9 @@ def test_reimport_is_idempotent(store: Store) -> None:
     before = store.table_counts()
     again = store.add_assets(sample_assets())
     assert not again.changed
-    assert again.events_known == 7 and again.events_added == 0 and again.batch_id is None
+    assert again.events_known == 7
+    assert again.events_added == 0
+    assert again.batch_id is None
     assert store.table_counts() == before
     assert len(store.batches()) == 1
 
@@ -112,11 +116,13 @@ def test_history_is_append_only(store: Store) -> None:
     summary = store.add_assets([later])
     assert (summary.assets_added, summary.assets_updated, summary.events_added) == (0, 1, 1)
     asset = store.asset("A1")
-    assert asset.name == "Alpha renamed" and asset.sponsor == "New Co"
+    assert asset.name == "Alpha renamed"
+    assert asset.sponsor == "New Co"
     assert [(e.phase, e.date) for e in asset.history] == [(Phase.PHASE1, D(2020, 1, 1)), (Phase.PHASE2, D(2022, 2, 2))]
     # a blank attribute never erases a stored one
     store.add_assets([Asset("A1", "A1", (PhaseEvent(Phase.PHASE1, D(2020, 1, 1)),))])
-    assert store.asset("A1").sponsor == "New Co" and store.asset("A1").name == "Alpha renamed"
+    assert store.asset("A1").sponsor == "New Co"
+    assert store.asset("A1").name == "Alpha renamed"
     assert len(store.history("A1")) == 2
 
 
@@ -167,7 +173,8 @@ def test_as_of_rebuild_ignores_later_events(store: Store) -> None:
     with pytest.raises(InputError, match="not yet known"):
         store.asset("NEW-1", as_of=cutoff)
     counts = store.counts(D(2025, 6, 1))
-    assert counts[Phase.PRECLINICAL] == 42 and counts[Phase.APPROVED] == 1
+    assert counts[Phase.PRECLINICAL] == 42
+    assert counts[Phase.APPROVED] == 1
 
 
 def test_a_failure_mid_import_writes_nothing(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,7 +211,8 @@ def test_a_file_with_a_bad_row_five_leaves_the_store_unchanged(store: Store, tmp
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(InputError) as caught:
         store.add_assets(load_assets(path), source_file=path)
-    assert caught.value.row == 5 and caught.value.field == "phase"
+    assert caught.value.row == 5
+    assert caught.value.field == "phase"
     assert store.table_counts() == before_counts
     assert store.assets() == before_assets
 
@@ -233,7 +241,9 @@ def test_alias_lookup(store: Store) -> None:
 
 def test_dry_run_writes_nothing(store: Store) -> None:
     summary = store.add_assets(sample_assets(), dry_run=True)
-    assert summary.dry_run and summary.assets_added == 3 and summary.batch_id is None
+    assert summary.dry_run
+    assert summary.assets_added == 3
+    assert summary.batch_id is None
     assert any(line.startswith("+ asset CQ-001") for line in summary.changes)
     assert store.table_counts() == dict.fromkeys(store.table_counts(), 0)
 
@@ -246,7 +256,9 @@ def test_history_records_carry_provenance(store: Store, tmp_path: Path) -> None:
     assert [r.event.phase for r in records] == [Phase.PHASE1, Phase.PHASE2, Phase.PHASE3]
     assert all(r.batch_file == str(marker) and r.recorded_at.tzinfo is not None for r in records)
     batch = store.batches()[0]
-    assert batch.rows == 3 and batch.events_added == 7 and len(batch.sha256) == 64
+    assert batch.rows == 3
+    assert batch.events_added == 7
+    assert len(batch.sha256) == 64
 
 
 def test_facts_are_appended_and_idempotent(store: Store) -> None:
@@ -315,7 +327,7 @@ def test_unreachable_database_is_a_store_error() -> None:
     ("", (None, "")),
     ("2026-11", (D(2026, 11, 25), "2026-11")),  # a month under way: known by today at the latest
 ])
-def test_loose_fact_dates(text: str, expected: tuple) -> None:
+def test_loose_fact_dates(text: str, expected: tuple[dt.date | None, str]) -> None:
     assert parse_fact_date(text, today=D(2026, 11, 25)) == expected
 
 
@@ -343,3 +355,83 @@ def test_facts_file(tmp_path: Path, store: Store) -> None:
     nodate.write_text("entity,field,value\nX,y,1\n", encoding="utf-8")
     with pytest.raises(InputError, match="as_of"):
         load_facts(nodate)
+
+
+def test_two_imports_of_one_file_at_once_run_one_after_the_other(db_url: str, tmp_path: Path) -> None:
+    import threading
+
+    lines = ["id,name,sponsor,modality,therapeutic_area,phase,phase_start"]
+    lines += [f"N{i},n{i},S,small molecule,oncology,phase1,2021-01-{i:02d}" for i in range(1, 21)]
+    path = tmp_path / "assets.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assets = load_assets(path)
+    Store.open(db_url).close()  # the schema exists before the race (creating it concurrently is another test)
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def one_import() -> None:
+        try:
+            with Store.open(db_url) as store:
+                start.wait()
+                results.append(store.add_assets(assets, source_file=path))
+        except BaseException as exc:  # reported below, with the other thread's outcome
+            results.append(exc)
+
+    threads = [threading.Thread(target=one_import) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    summaries = [r for r in results if not isinstance(r, BaseException)]
+    assert len(summaries) == 2, results
+    added = sorted((s.assets_added, s.events_added, s.events_known) for s in summaries)  # type: ignore[attr-defined]
+    assert added == [(0, 0, 20), (20, 20, 0)]  # one wrote everything; the other, after it, found it all known
+    with Store.open(db_url) as store:
+        counts = store.table_counts()
+        assert (counts["assets"], counts["phase_events"], counts["import_batches"]) == (20, 20, 1)
+        assert store.verify().ok
+
+
+def test_opening_a_new_store_twice_at_once(tmp_path: Path) -> None:
+    import threading
+
+    url = f"sqlite:///{(tmp_path / 'new.sqlite').as_posix()}"
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            Store.open(url).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Store.open(url) as store:
+        assert store.schema_version() == alembic_head()
+
+
+def test_a_read_never_creates_a_store(tmp_path: Path) -> None:
+    missing = tmp_path / "a" / "b" / "db.sqlite"
+    with pytest.raises(StoreError, match=str(missing)):
+        Store.open(missing, create=False)
+    assert not (tmp_path / "a").exists()
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    with pytest.raises(StoreError, match="holds no pipecast store"):
+        Store.open(empty, create=False)
+
+
+def test_reimporting_an_earlier_start_date_warns(store: Store) -> None:
+    store.add_assets([Asset("A1", "Alpha", (PhaseEvent(Phase.PHASE2, D(2022, 5, 1)),))])
+    again = store.add_assets([Asset("A1", "Alpha", (PhaseEvent(Phase.PHASE2, D(2021, 11, 1)),))])
+    assert again.events_added == 1
+    assert again.warnings == ["A1: phase2 dated 2021-11-01, already recorded on 2022-05-01; both are kept "
+                              "(`pipecast check` reports the conflict)"]
+    assert "warning: A1: phase2 dated 2021-11-01" in again.describe()
+    assert store.add_assets([Asset("A1", "Alpha", (PhaseEvent(Phase.PHASE3, D(2023, 1, 1)),))]).warnings == []

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
 
-from cli_app import invoke
+from cli_app import Outcome, invoke
 from pipecast.commands import store_cmds
 from pipecast.store import Store
 
@@ -36,13 +37,14 @@ def assets_csv(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "ASSETS.csv", GOOD_ROWS)
 
 
-def listed(db: str, *extra: str) -> list[dict]:
+def listed(db: str, *extra: str) -> list[dict[str, Any]]:
     out = invoke(db, "assets", "list", "--json", *extra)
     assert out.exit_code == 0, out.stderr
-    return json.loads(out.stdout)
+    data: list[dict[str, Any]] = json.loads(out.stdout)
+    return data
 
 
-def current(db: str) -> list[tuple]:
+def current(db: str) -> list[tuple[Any, ...]]:
     return [(a["id"], a["name"], a["sponsor"], a["phase"], a["phase_start"], a["count"], tuple(a["aliases"]))
             for a in listed(db)]
 
@@ -58,11 +60,15 @@ def test_import_then_list_and_show(db: str, assets_csv: Path) -> None:
     shown = invoke(db, "assets", "show", "alp", "--json")
     assert shown.exit_code == 0, shown.stderr
     data = json.loads(shown.stdout)
-    assert data["id"] == "CQ-001" and data["records"][0]["import_file"] == str(assets_csv)
+    assert data["id"] == "CQ-001"
+    assert data["records"][0]["import_file"] == str(assets_csv)
     human = invoke(db, "assets", "show", "CQ-001")
-    assert human.exit_code == 0 and "History" in human.stdout and "phase2" in human.stdout
+    assert human.exit_code == 0
+    assert "History" in human.stdout
+    assert "phase2" in human.stdout
     table = invoke(db, "assets", "list")
-    assert table.exit_code == 0 and "CQ-002" in table.stdout
+    assert table.exit_code == 0
+    assert "CQ-002" in table.stdout
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -77,7 +83,8 @@ def test_export_import_round_trip(tmp_path: Path, db: str, assets_csv: Path, suf
     assert back.exit_code == 0, back.stderr
     assert current(other) == current(db)
     again = invoke(db, "import", str(exported))  # the same store: nothing new
-    assert again.exit_code == 0 and "nothing new" in again.stdout
+    assert again.exit_code == 0
+    assert "nothing new" in again.stdout
     with Store.open(db) as store:
         assert len(store.batches()) == 1
     second = tmp_path / f"second{suffix}"
@@ -107,7 +114,8 @@ def test_xlsx_export_never_writes_formulas(tmp_path: Path, db: str) -> None:
     out = tmp_path / "x.xlsx"
     assert invoke(db, "export", str(out)).exit_code == 0
     cell = openpyxl.load_workbook(out).active["B2"]
-    assert cell.value == "=HYPERLINK(1)" and cell.data_type == "s"
+    assert cell.value == "=HYPERLINK(1)"
+    assert cell.data_type == "s"
     other = str(tmp_path / "other.sqlite")
     assert invoke(other, "import", str(out)).exit_code == 0
     assert current(other) == current(db)
@@ -116,7 +124,8 @@ def test_xlsx_export_never_writes_formulas(tmp_path: Path, db: str) -> None:
 def test_dry_run_writes_nothing(tmp_path: Path, db: str, assets_csv: Path) -> None:
     out = invoke(db, "import", str(assets_csv), "--dry-run")
     assert out.exit_code == 0, out.stderr
-    assert "Dry run" in out.stdout and "would add 4 new asset(s)" in out.stdout
+    assert "Dry run" in out.stdout
+    assert "would add 4 new asset(s)" in out.stdout
     assert "+ asset CQ-001" in out.stdout
     assert not Path(db).exists()
     assert invoke(db, "import", str(assets_csv)).exit_code == 0
@@ -126,7 +135,9 @@ def test_dry_run_writes_nothing(tmp_path: Path, db: str, assets_csv: Path) -> No
     preview = invoke(db, "import", str(changed), "--dry-run", "--json")
     assert preview.exit_code == 0, preview.stderr
     summary = json.loads(preview.stdout)
-    assert summary["dry_run"] and summary["events_added"] == 1 and summary["batch_id"] is None
+    assert summary["dry_run"]
+    assert summary["events_added"] == 1
+    assert summary["batch_id"] is None
     with Store.open(db) as store:
         assert store.table_counts() == before
 
@@ -153,16 +164,20 @@ def test_dataset_folder_history_and_pipeline(tmp_path: Path, db: str) -> None:
     assert [(r["phase"], r["source"]["title"]) for r in shown["records"]] == [
         ("phase1", "CDE notice"), ("phase2", "CT.gov"), ("phase3", "Press release")]
     early = json.loads(invoke(db, "pipeline", "--as-of", "2024-06-30", "--json").stdout)
-    assert early["counts"]["phase2"] == 1 and early["counts"]["phase3"] == 0 and early["active"] == 2
+    assert early["counts"]["phase2"] == 1
+    assert early["counts"]["phase3"] == 0
+    assert early["active"] == 2
     late = json.loads(invoke(db, "pipeline", "--as-of", "2024-12-31", "--json").stdout)
     assert late["counts"]["phase3"] == 1
     assert json.loads(invoke(db, "pipeline", "--as-of", "2020-01-01", "--json").stdout)["total"] == 1
     human = invoke(db, "pipeline", "--as-of", "2024-12-31")
-    assert human.exit_code == 0 and "Pipeline as of 2024-12-31" in human.stdout
+    assert human.exit_code == 0
+    assert "Pipeline as of 2024-12-31" in human.stdout
     exported = tmp_path / "asof.csv"
     assert invoke(db, "export", str(exported), "--as-of", "2021-12-31").exit_code == 0
     text = exported.read_text(encoding="utf-8")
-    assert "A1,Alpha,Co,antibody,,phase2,2021-06-01" in text and "A2" not in text  # A2 came in 2022
+    assert "A1,Alpha,Co,antibody,,phase2,2021-06-01" in text
+    assert "A2" not in text
     assert invoke(db, "import", str(folder)).stdout.strip().endswith("already known)")
 
 
@@ -179,7 +194,7 @@ BAD_CASES = {
 }
 
 
-def assert_one_line_error(out, file: Path, row: int | None, column: str | None, *, hint: bool = True) -> None:
+def assert_one_line_error(out: Outcome, file: Path, row: int | None, column: str | None, *, hint: bool = True) -> None:
     assert out.exit_code == 2, (out.stdout, out.stderr)
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1, out.stderr
@@ -259,7 +274,8 @@ def test_other_user_errors(tmp_path: Path, db: str, assets_csv: Path) -> None:
                  ["load-bundled", "atlantis"]):
         out = invoke(db, *args)
         assert out.exit_code == 2, (args, out.stdout)
-        assert len(out.stderr.strip().splitlines()) == 1 and "expected" in out.stderr, args
+        assert len(out.stderr.strip().splitlines()) == 1, args
+        assert "expected" in out.stderr, args
 
 
 def test_load_bundled_from_a_package_folder(tmp_path: Path, db: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -289,3 +305,34 @@ def test_load_bundled_chongqing(db: str) -> None:
         assert not store.add_assets(store.assets()).changed
     pipeline = json.loads(invoke(db, "pipeline", "--json").stdout)
     assert pipeline["total"] > 0
+
+
+def test_data_is_printed_as_text_never_as_markup_or_control(tmp_path: Path, db: str) -> None:
+    names = ["[/]", "[link=https://evil.example]click[/link]", "bold\x1b]0;pwned\x07\x1b[2J"]
+    rows = [f'X{i},"{n}",[red]Co[/red],small molecule,oncology,phase2,2021-03-0{i},,' for i, n in enumerate(names, 1)]
+    rows.append("ctr:x9,[b]GR1501[/b],Co,antibody,immunology,phase1,2022-01-01,,")
+    assert invoke(db, "import", str(write_csv(tmp_path / "evil.csv", rows))).exit_code == 0
+    for command in (["assets", "list"], ["pipeline", "--as-of", "2025-01-01"], ["orgs"], ["review"],
+                    ["assets", "show", "X2"]):
+        out = invoke(db, *command)
+        assert out.exit_code == 0, (command, out.stderr)
+        assert "\x1b" not in out.stdout, command
+        assert "\x07" not in out.stdout, command
+        if command[0] == "pipeline" or command == ["assets", "list"]:
+            flat = "".join(out.stdout.split())
+            assert "[/]" in flat, command
+            assert "[red]Co" in flat, command
+            assert "\\x1b" in flat, command
+        if command == ["assets", "show", "X2"]:
+            assert "[link=https://evil.example]click[/link]" in out.stdout
+
+
+def test_a_read_of_a_missing_store_is_an_error_and_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "registry.sqlite"
+    for command in (["assets", "list"], ["pipeline"], ["review"], ["actions"], ["orgs"], ["export", "x.csv"]):
+        out = invoke(str(missing), *command)
+        assert out.exit_code == 2, command
+        assert str(missing) in out.stderr, command
+        assert "no pipecast store" in out.stderr, command
+        assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "nowhere").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -36,7 +37,7 @@ def sheet(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(sqlite_url: str):
+def store(sqlite_url: str) -> Iterator[Store]:
     with Store.open(sqlite_url) as opened:
         yield opened
 
@@ -44,20 +45,26 @@ def store(sqlite_url: str):
 def test_mapping_reads_a_chinese_headed_xlsx(sheet: Path) -> None:
     rows = read_template(sheet, parse_mapping(MAP), today=TODAY)
     assert [r.name for r in rows] == ["赛立奇单抗注射液", "新药X片"]
-    assert rows[0].event.phase.value == "approved" and rows[0].event.date == dt.date(2024, 8, 20)
-    assert rows[0].event.source is not None and rows[0].event.source.url == "https://example.org/a"
-    assert rows[1].event.phase.value == "phase2" and rows[1].event.date == dt.date(2023, 5, 6)
+    assert rows[0].event.phase.value == "approved"
+    assert rows[0].event.date == dt.date(2024, 8, 20)
+    assert rows[0].event.source is not None
+    assert rows[0].event.source.url == "https://example.org/a"
+    assert rows[1].event.phase.value == "phase2"
+    assert rows[1].event.date == dt.date(2023, 5, 6)
     assert rows[1].values["sponsor"] == "某公司"
 
 
 def test_import_resolves_known_names_and_flags_the_rest(store: Store, sheet: Path) -> None:
     summary = import_template(store, sheet, parse_mapping(MAP), today=TODAY)
     assert summary.resolved == {"赛立奇单抗注射液": "genrix-gr1501"}  # the bundled id, whatever the load order
-    assert len(summary.unresolved) == 1 and summary.unresolved[0].startswith("template:")
+    assert len(summary.unresolved) == 1
+    assert summary.unresolved[0].startswith("template:")
     new = store.asset(summary.unresolved[0])
-    assert "unresolved" in new.note and new.sponsor == "某公司"
+    assert "unresolved" in new.note
+    assert new.sponsor == "某公司"
     again = import_template(store, sheet, parse_mapping(MAP), today=TODAY)
-    assert not again.changed and again.events_known == 2
+    assert not again.changed
+    assert again.events_known == 2
 
 
 def test_dry_run_writes_nothing(store: Store, sheet: Path) -> None:
@@ -71,7 +78,8 @@ def test_day_first_dates_need_the_format(tmp_path: Path) -> None:
     path.write_text("drug,stage,since\nA,Phase 1,05/06/2023\n", encoding="utf-8")
     with pytest.raises(InputError) as err:
         read_template(path, parse_mapping("drug=name,stage=phase,since=phase_start"), today=TODAY)
-    assert err.value.row == 2 and err.value.field == "since"
+    assert err.value.row == 2
+    assert err.value.field == "since"
     rows = read_template(path, parse_mapping("drug=name,stage=phase,since=phase_start", date_format="%d/%m/%Y"),
                          today=TODAY)
     assert rows[0].event.date == dt.date(2023, 6, 5)
@@ -82,7 +90,8 @@ def test_yaml_mapping_file(tmp_path: Path, sheet: Path) -> None:
     yaml_file.write_text("columns:\n  名称: name\n  阶段: phase\n  起始日期: phase_start\ndate_format: '%Y/%m/%d'\n",
                          encoding="utf-8")
     mapping = mapping_option(str(yaml_file))
-    assert mapping.date_format == "%Y/%m/%d" and mapping.columns["名称"] == "name"
+    assert mapping.date_format == "%Y/%m/%d"
+    assert mapping.columns["名称"] == "name"
     plain = tmp_path / "plain.yml"
     plain.write_text("名称: name\n阶段: phase\n起始日期: phase_start\n", encoding="utf-8")
     assert load_mapping(plain).columns == {"名称": "name", "阶段": "phase", "起始日期": "phase_start"}
@@ -108,7 +117,9 @@ def test_bad_mappings(text: str, words: list[str]) -> None:
 def test_mapped_column_missing_from_file_names_file_and_column(sheet: Path) -> None:
     with pytest.raises(InputError) as err:
         read_template(sheet, parse_mapping("名称=name,阶段=phase,开始=phase_start"), today=TODAY)
-    assert err.value.file == f"{sheet}, sheet 'Sheet'" and err.value.field == "开始" and err.value.row == 1
+    assert err.value.file == f"{sheet}, sheet 'Sheet'"
+    assert err.value.field == "开始"
+    assert err.value.row == 1
 
 
 def test_row_errors_name_file_row_and_column(tmp_path: Path) -> None:

@@ -301,3 +301,41 @@ def test_programme_paid_on_entry_or_completion() -> None:
     )
     assert outlays["entry"] == pytest.approx(10.0 * phase3_start, rel=1e-3)
     assert outlays["completion"] < 0.6 * outlays["entry"]
+
+
+def test_programme_pays_no_stage_support_for_a_skipped_phase() -> None:
+    """Filed on phase 2 data inside the window: phase 2 support is due (completed), phase 3 support is not."""
+    history = (PhaseEvent(Phase.PHASE2, dt.date(2025, 6, 1)),)
+    candidate = asset(Phase.FILED, dt.date(2026, 3, 1), *history)
+    programme = Programme(
+        "t", "CNY", dt.date(2026, 1, 1), dt.date(2026, 12, 31), StageSupport(0.2, {"phase2": 3.0, "phase3": 10.0})
+    )
+    econ = economics(cost_phase2=100.0, cost_phase3=100.0)
+    result = evaluate_programme(programme, [candidate], rate_set(), lambda _: econ, dt.date(2026, 6, 1))
+    assert result.total("due_to_date") == 3.0
+
+
+def test_break_even_peak_sales_makes_rnpv_zero_and_tornado_moves_by_hand() -> None:
+    from pipecast.value.sensitivity import break_even_peak_sales, tornado
+
+    econ = economics(
+        cost_phase2=30.0,
+        cost_phase3=60.0,
+        peak_sales_median=300.0,
+        peak_sales_p90=900.0,
+        cogs=0.15,
+        selling_expense=0.3,
+        tax_rate=0.25,
+    )
+    candidate = asset(Phase.PHASE2, dt.date(2025, 5, 1))
+    rates = rate_set()
+    even = break_even_peak_sales(candidate, rates, econ, AS_OF)
+    assert even is not None
+    at_even = econ.with_overrides({"peak_sales_median": even, "peak_sales_p90": even * 3}, "test")
+    assert value_candidate(candidate, rates, at_even, AS_OF).rnpv == pytest.approx(0.0, abs=1e-9)
+    base = value_candidate(candidate, rates, econ, AS_OF)
+    swings = {s.input: s for s in tornado(candidate, rates, econ, AS_OF)}
+    assert swings["peak sales"].low == pytest.approx(0.8 * base.commercial_pv - base.development_pv)
+    assert swings["development costs"].high == pytest.approx(base.commercial_pv - 1.2 * base.development_pv)
+    widths = [s.width for s in tornado(candidate, rates, econ, AS_OF)]
+    assert widths == sorted(widths, reverse=True)

@@ -101,6 +101,7 @@ BAD_DEALS = [
     ("upfront: -20", "upfront", "negative"),
     ("milestones: [{event: approved, amount: -1}]", "milestones[0].amount", "negative"),
     ("currency:", "currency", "missing"),
+    ("currency: EUR", "currency", "no exchange rate"),
     ("discount_rate: 1.2", "discount_rate", "outside (-0.5, 1)"),
     ("discount_rate: -0.7", "discount_rate", "outside (-0.5, 1)"),
     ("candidate: nope", "candidate", "unknown candidate 'nope'"),
@@ -170,6 +171,8 @@ def test_candidate_and_pipeline_commands(assets_file: Path, capsys: pytest.Captu
     mc = one["montecarlo"]
     assert abs(mc["mean"] - one["rnpv"]) < 4 * mc["standard_error"]
     assert mc["p10"] <= mc["p50"] <= mc["p90"]
+    assert one["tornado"][0]["width"] >= one["tornado"][-1]["width"]
+    assert one["break_even_peak_sales_median"] > 0
     code, out, err = value(
         capsys,
         "pipeline",

@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,13 @@ def sample() -> list[Asset]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Path]:
+def db(tmp_path: Path) -> Path:
     path = tmp_path / "store.sqlite"
     with Store.open(path) as store:
         store.add_assets(sample())
         store.add_facts([Fact("Chongqing", "clinical_trials", "42", D(2023, 12, 31))])
         store.merge("A1", ["B2"], reason="test", actor="t")
-    yield path
+    return path
 
 
 def raw(path: Path, *statements: str) -> None:
@@ -61,11 +60,16 @@ def verify(path: Path, *args: str) -> tuple[int, str]:
 def test_an_intact_store_verifies(db: Path) -> None:
     code, output = verify(db)
     assert code == 0, output
-    assert len(output.strip().splitlines()) == 1 and "history intact" in output
-    assert "3 phase_events" in output and "2 assets" in output and "1 facts" in output
+    assert len(output.strip().splitlines()) == 1
+    assert "history intact" in output
+    assert "3 phase_events" in output
+    assert "2 assets" in output
+    assert "1 facts" in output
     code, output = verify(db, "--json")
     data = json.loads(output)
-    assert code == 0 and data["ok"] is True and data["broken"] is None
+    assert code == 0
+    assert data["ok"] is True
+    assert data["broken"] is None
     assert data["rows"] == {"assets": 2, "phase_events": 3, "facts": 1, "resolution_actions": 1,
                             "asset_redirects": 1, "event_reassignments": 0}
     assert len(data["head"]) == 64
@@ -103,13 +107,16 @@ def test_an_update_with_triggers_dropped_is_found(db: Path) -> None:
     raw(db, "DROP TRIGGER phase_events_no_update", "UPDATE phase_events SET date = '2019-06-30' WHERE id = 2")
     code, output = verify(db)
     assert code == 1
-    assert "phase_events row 2" in output and "date is '2019-06-30', the chain recorded '2022-03-01'" in output
+    assert "phase_events row 2" in output
+    assert "date is '2019-06-30', the chain recorded '2022-03-01'" in output
 
 
 def test_a_fact_rewritten_is_found(db: Path) -> None:
     raw(db, "DROP TRIGGER facts_no_update", "UPDATE facts SET value = '420'")
     code, output = verify(db)
-    assert code == 1 and "facts row 1" in output and "value is '420'" in output
+    assert code == 1
+    assert "facts row 1" in output
+    assert "value is '420'" in output
 
 
 def test_deleting_a_candidate_with_foreign_keys_off(db: Path) -> None:
@@ -117,27 +124,33 @@ def test_deleting_a_candidate_with_foreign_keys_off(db: Path) -> None:
         raw(db, "DELETE FROM assets WHERE id = 'B2'")
     raw(db, "DROP TRIGGER assets_no_delete", "DELETE FROM assets WHERE id = 'B2'")
     code, output = verify(db)
-    assert code == 1 and "assets row B2: the row was deleted" in output
+    assert code == 1
+    assert "assets row B2: the row was deleted" in output
 
 
 def test_deleting_the_last_event_is_found(db: Path) -> None:
     raw(db, "DROP TRIGGER phase_events_no_delete", "DELETE FROM phase_events WHERE id = 3")
     code, output = verify(db)
-    assert code == 1 and "phase_events row 3: the row was deleted" in output
+    assert code == 1
+    assert "phase_events row 3: the row was deleted" in output
 
 
 def test_a_row_written_outside_pipecast_is_found(db: Path) -> None:
     raw(db, "INSERT INTO phase_events (asset_id, phase, date, indication, source_title, source_url, recorded_at) "
             "VALUES ('A1', 'approved', '2024-01-01', '', '', '', '2024-01-02 00:00:00')")
     code, output = verify(db)
-    assert code == 1 and "phase_events row 4" in output and "not in the hash chain" in output
+    assert code == 1
+    assert "phase_events row 4" in output
+    assert "not in the hash chain" in output
 
 
 def test_a_removed_link_is_found(db: Path) -> None:
     raw(db, "DROP TRIGGER history_chain_no_delete",
         "DELETE FROM history_chain WHERE table_name = 'phase_events' AND row_id = '1'")
     code, output = verify(db)
-    assert code == 1 and "phase_events row 2" in output and "removed or changed" in output
+    assert code == 1
+    assert "phase_events row 2" in output
+    assert "removed or changed" in output
 
 
 def test_writes_after_a_tamper_do_not_launder_it(db: Path) -> None:
@@ -146,7 +159,8 @@ def test_writes_after_a_tamper_do_not_launder_it(db: Path) -> None:
     with Store.open(db) as store:
         store.add_assets([Asset("C3", "Gamma", (PhaseEvent(Phase.PHASE1, D(2023, 1, 1)),))])
         report = store.verify()
-    assert report.broken is not None and report.broken.row_id == "4"
+    assert report.broken is not None
+    assert report.broken.row_id == "4"
 
 
 def test_a_store_from_before_the_chain_gets_chained(tmp_path: Path) -> None:
@@ -171,13 +185,17 @@ def test_a_store_from_before_the_chain_gets_chained(tmp_path: Path) -> None:
     with Store.open(path) as store:
         report = store.verify()
         assert store.schema_version() == "0003"
-    assert report.ok and report.rows["phase_events"] == 2 and report.rows["assets"] == 1
+    assert report.ok
+    assert report.rows["phase_events"] == 2
+    assert report.rows["assets"] == 1
 
 
 def test_a_read_of_a_missing_store_creates_nothing(tmp_path: Path) -> None:
     missing = tmp_path / "no" / "such" / "store.sqlite"
     code, output = verify(missing)
-    assert code == 2 and str(missing) in output and len(output.strip().splitlines()) == 1
+    assert code == 2
+    assert str(missing) in output
+    assert len(output.strip().splitlines()) == 1
     assert not (tmp_path / "no").exists()
 
 
@@ -197,5 +215,57 @@ def test_postgres_refuses_truncate_and_finds_an_update(postgres_db_url: str) -> 
             conn.execute(text("ALTER TABLE phase_events DISABLE TRIGGER USER"))
             conn.execute(text("UPDATE phase_events SET phase = 'approved' WHERE id = 1"))
         report = store.verify()
-    assert report.broken is not None and (report.broken.table, report.broken.row_id) == ("phase_events", "1")
+    assert report.broken is not None
+    assert (report.broken.table, report.broken.row_id) == ("phase_events", "1")
     assert "phase is 'approved', the chain recorded 'phase1'" in report.broken.problem
+
+
+def _sql_block(heading: str) -> list[str]:
+    """The statements of the ```sql block in docs/database.md whose first line is `-- {heading}`."""
+    text_ = (Path(__file__).resolve().parents[1] / "docs" / "database.md").read_text(encoding="utf-8")
+    for block in text_.split("```sql\n")[1:]:
+        body = block.split("```", 1)[0]
+        if body.startswith(f"-- {heading}"):
+            code = "\n".join(line for line in body.splitlines() if not line.startswith("--"))
+            return [s.strip() for s in code.split(";") if s.strip()]
+    raise AssertionError(f"no sql block {heading!r} in docs/database.md")
+
+
+@pytest.mark.postgres
+def test_the_documented_roles_allow_imports_and_refuse_rewrites(postgres_url: str) -> None:
+    import uuid
+
+    import psycopg
+
+    tag = "pc" + uuid.uuid4().hex[:8]
+
+    def named(statement: str) -> str:
+        return statement.replace("pipecast_", f"{tag}_").replace("DATABASE pipecast", f"DATABASE {tag}")
+
+    server = postgres_url.rsplit("/", 1)[0]
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        for statement in _sql_block("pipecast roles"):
+            conn.execute(named(statement))
+    owner, app, audit = (f"{server.replace('postgres@', f'{tag}_{r}@')}/{tag}" for r in ("owner", "app", "audit"))
+    with Store.open(owner) as store:
+        assert store.schema_version() == "0003"
+        with store.engine.begin() as conn:
+            for statement in _sql_block("pipecast grants"):
+                conn.execute(text(named(statement)))
+    with Store.open(app, create=False) as store:
+        store.add_assets(sample())
+        renamed = Asset("A1", "Alpha renamed", sample()[0].history, sponsor="Alpha Co")
+        assert store.add_assets([renamed]).assets_updated == 1  # current values may change
+        store.merge("A1", ["B2"], reason="same", actor="t")
+        for statement in ("UPDATE phase_events SET phase = 'approved'", "DELETE FROM phase_events",
+                          "TRUNCATE phase_events CASCADE", "DELETE FROM assets WHERE id = 'B2'",
+                          "UPDATE history_chain SET hash = ''", "UPDATE assets SET created_at = now()",
+                          "ALTER TABLE phase_events DISABLE TRIGGER USER"):
+            with pytest.raises(SQLAlchemyError, match="permission denied|must be owner"), \
+                    store.engine.begin() as conn:
+                conn.execute(text(statement))
+    with Store.open(audit, create=False) as store:
+        assert store.verify().ok
+        with pytest.raises(SQLAlchemyError, match="permission denied"), store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO facts (entity, field, value, unit, as_of_text, source_title, source_url, "
+                              "note, recorded_at) VALUES ('x', 'y', '1', '', '', '', '', '', now())"))

@@ -11,6 +11,7 @@
     │   │   └── AliasConflict       an alias would mean two different candidates or organisations
     │   └── OptionConflictError     options that do not go together (--rho without --method montecarlo)
     ├── NetworkError                a registry or web source could not be reached or answered badly
+    ├── ImportMemoryError           an import ran out of memory; nothing was written
     ├── StoreError                  the database is missing, locked, broken or at an unknown schema version
     │   └── AppendOnlyError         code or a user tried to change or remove a history row
     └── EngineError                 a computation cannot be done this way (too large, dates out of range)
@@ -106,7 +107,7 @@ class ResolutionError(InputError):
     """
 
 
-class AliasConflict(ResolutionError):  # noqa: N818 - the established name
+class AliasConflict(ResolutionError):
     """An alias would mean two different things."""
 
 

@@ -135,10 +135,7 @@ def check_method_options(method: str, given: Mapping[str, object], *, cli: bool 
     named = [key for key, value in given.items() if value is not None and value != [] and value != ()]
     if method != "montecarlo" and named:
         key = named[0]
-        if cli:
-            text = f"{MONTECARLO_ONLY[key]} needs --method montecarlo"
-        else:
-            text = f"{key}= needs method='montecarlo'"
+        text = f"{MONTECARLO_ONLY[key]} needs --method montecarlo" if cli else f"{key}= needs method='montecarlo'"
         raise OptionConflictError(
             f"{text}: the exact method treats candidates as independent and draws no random paths",
             option=MONTECARLO_ONLY[key],
@@ -199,12 +196,13 @@ def load_portfolio_assets(assets: str | Path | Sequence[Asset] | None, db: str |
 
 @dataclass(frozen=True, slots=True)
 class Method:
-    """How to compute: the method and, for Monte Carlo, its settings (defaults from the settings table)."""
+    """How to compute: the method and, for Monte Carlo, its settings (`forecast` fills them from the
+    arguments or the settings table; the exact method uses none of them)."""
 
     name: str = "exact"
-    paths: int = 10_000
+    paths: int = 0
     seed: int = 0
-    engine: str = "numpy"
+    engine: str = ""
     scheduler: str | None = None
     rho: Mapping[str, float] | Sequence[str] | None = None
     review_sigma: float = 0.0
@@ -249,13 +247,20 @@ def forecast(
     years are extended to cover it (a warning says so). Monte Carlo keywords (`paths`, `seed`, `engine`,
     `scheduler`, `rho`, `review_sigma`, `sponsor_stop`) need `method="montecarlo"`: otherwise an error.
     """
-    chosen = method if method is not None else from_env("method")
-    mc_given: dict[str, object] = {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
-                                   "rho": rho, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop}
-    check_method_options(chosen, mc_given)
-    how = Method(chosen, **_montecarlo_settings(mc_given)) if chosen == "montecarlo" else Method()
+    how = choose_method(method, {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
+                                 "rho": rho, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop})
     return forecast_with(how, assets, rates=rates, as_of=as_of, years=years, target=target, db=db,
                          progress=progress)
+
+
+def choose_method(method: str | None, given: Mapping[str, Any], *, cli: bool = False) -> Method:
+    """The method (None: the settings table's) with its Monte Carlo settings, after checking that every
+    option given takes effect (`given`: Python keyword -> value or None; `cli` names options as flags)."""
+    chosen = method if method is not None else from_env("method")
+    check_method_options(chosen, given, cli=cli)
+    if chosen != "montecarlo":
+        return Method()
+    return Method(chosen, **_montecarlo_settings(given))
 
 
 def _montecarlo_settings(given: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,10 +16,11 @@ The model, each part fitted only on that view:
   approved in year y with probability  p (F(b - r) - F(a - r)) / (1 - p F(e))  (a mixture "cure"
   model), and the expected never-approved filings still on the desk, (1 - p F(e)) / (p (1 - F(e)))
   - 1 per listed pending filing, enter as a Poisson count with the same per-filing probability.
-- Arrivals. Filings received after D: a negative binomial number per year (mean of the
-  `arrival_recent_years` before D, variance of the `arrival_window_years` before D, Poisson when
-  under-dispersed) with the recent designation mix, each flowing through the same durations from
-  elapsed 0, integrated over its arrival day within the year.
+- Arrivals. Filings received after D: a negative binomial number per year (mean: the linear trend
+  of the `arrival_window_years` before D projected to the year, at least half the mean of the
+  `arrival_recent_years` before D, or that recent mean with `arrival_trend` off; variance around the
+  trend of the window; Poisson when under-dispersed) with the recent designation mix, each flowing
+  through the same durations from elapsed 0, integrated over its arrival day within the year.
 - Years move together. A year-level lognormal multiplier z_y (mean 1) on the year's approval
   intensity (every pending filing's probability and the arrivals' mean). Its log-sd is the
   maximum-likelihood value, on a grid, over the one-year-ahead forecasts of the
@@ -87,6 +88,7 @@ class ModelSettings:
     factor_spread: bool = True  # fit the factor's spread (log-sd); False: log-sd 0
     factor_sigma: float | None = None  # fixed log-sd (level 1) instead of the fitted factor
     duration_half_life_years: float | None = None  # weight filings by receipt date (recent count more)
+    arrival_trend: bool = True  # project receipts on the linear trend of the arrival window
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,20 @@ def _arrival_rate(view: Sequence[Filing], as_of: dt.date, settings: ModelSetting
     return mean, variance
 
 
+def _arrival_means(
+    view: Sequence[Filing], as_of: dt.date, years: Sequence[int], mean: float, settings: ModelSettings
+) -> np.ndarray:
+    """Expected listed receipts in each forecast year: the recent mean, or the window's linear trend."""
+    if not settings.arrival_trend:
+        return np.full(len(years), mean)
+    last = as_of.year if as_of >= dt.date(as_of.year, 12, 31) else as_of.year - 1
+    counts = Counter(f.receipt.year for f in view)
+    window = list(range(last - settings.arrival_window_years + 1, last + 1))
+    slope, intercept = np.polyfit(window, [counts.get(y, 0) for y in window], 1)
+    projected: np.ndarray = np.maximum(np.array([slope * y + intercept for y in years]), 0.5 * mean)
+    return projected
+
+
 def _arrival_yield(as_of: dt.date, years: Sequence[int], durations: _Durations) -> np.ndarray:
     """A[y', y]: P(a filing arriving uniformly in forecast year y' is approved in year y | approved)."""
     out = np.zeros((len(years), len(years)))
@@ -268,7 +284,8 @@ def _year_inputs(
     listed, phantom = _pending_probabilities(pending, as_of, years, durations, settings)
     mean, variance = _arrival_rate(view, as_of, settings)
     shape = mean * mean / (variance - mean) if variance > mean else None
-    arrivals = _arrival_yield(as_of, years, durations).sum(axis=0) * mean if settings.arrivals else np.zeros(len(years))
+    per_year = _arrival_means(view, as_of, years, mean, settings)
+    arrivals = per_year @ _arrival_yield(as_of, years, durations) if settings.arrivals else np.zeros(len(years))
     already = approvals_per_year(view)
     inputs = []
     for j, year in enumerate(years):

@@ -73,7 +73,7 @@ def forecast_years(
     observed_counts = approvals_per_year(filings)
     last_year = last_complete_year(filings)
     known_counts = approvals_per_year(known_at(filings, as_of))
-    rows = []
+    rows: list[dict[str, Any]] = []
     forecasts: dict[str, list[np.ndarray]] = {MODEL: [y.pmf for y in result.years]}
     first = min(years)
     forecasts["poisson_last_year"] = [poisson_last_year(known_counts, min(first, as_of.year + 1))] * len(years)
@@ -92,14 +92,24 @@ def forecast_years(
             "observed": observed_counts.get(item.year, 0) if item.year <= last_year else None,
         })
     scored = [j for j, r in enumerate(rows) if r["observed"] is not None]
-    observed = [rows[j]["observed"] for j in scored]
+    observed = [int(rows[j]["observed"]) for j in scored]
     scores = {name: _scores([pmfs[j] for j in scored], observed, seed) for name, pmfs in forecasts.items()}
     return {
         "as_of": as_of.isoformat(),
         "years": rows,
         "scores": scores,
         "model": _model_facts(result, settings or ModelSettings()),
+        "warnings": truncation_warnings(filings, as_of),
     }
+
+
+def truncation_warnings(filings: Sequence[Filing], as_of: dt.date) -> list[str]:
+    """The file lists only filings approved by its last date: near that date the pending pipeline is missing."""
+    last = max((f.approval for f in filings if f.approval is not None), default=None)
+    if last is None or (last - as_of).days >= 3 * 365:
+        return []
+    return [f"the file lists only filings approved by {last}; filings pending on {as_of} that were approved "
+            f"later are missing from it, so the forecast from the pipeline runs low"]
 
 
 def last_complete_year(filings: Sequence[Filing]) -> int:
@@ -174,6 +184,7 @@ def backtest_range(
         "horizon": horizon,
         "rows": per_year,
         "scores": scores,
+        "warnings": truncation_warnings(filings, dt.date(max(as_of_years), 12, 31)),
         "per_filing_timing": {
             "filings": len(timing_p),
             "brier": brier_score(timing_p, timing_y) if timing_p else None,

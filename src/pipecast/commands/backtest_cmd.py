@@ -60,6 +60,9 @@ def fda_nme(
     arrivals: Annotated[
         bool, typer.Option("--arrivals/--no-arrivals", help="Filings received after the as-of date.")
     ] = True,
+    arrival_trend: Annotated[
+        bool, typer.Option("--arrival-trend/--flat-arrivals", help="Project receipts on their 10-year trend.")
+    ] = True,
     by_designation: Annotated[
         bool, typer.Option("--by-designation/--pooled-durations", help="Durations by priority/standard review.")
     ] = True,
@@ -93,7 +96,7 @@ def fda_nme(
     first_receipt = min(f.receipt for f in filings)
     last_year = last_complete_year(filings)
     settings = ModelSettings(year_factor=year_factor, arrivals=arrivals, by_designation=by_designation,
-                             never_approved=never_approved)
+                             never_approved=never_approved, arrival_trend=arrival_trend)
     bundled_row = bundled_rate_set("global").row(Phase.FILED)
     if as_of is not None:
         when = parse_date_option(as_of)
@@ -144,8 +147,11 @@ def _show_forecast(result: dict[str, Any]) -> None:
     console.print(table)
     _show_scores(result["scores"])
     model = result["model"]
+    for warning in result["warnings"]:
+        console.print(safe(f"warning: {warning}"))
     console.print(safe(
-        f"Model: durations {model['durations']}; year factor log-sd {model['year_factor_log_sd']:.3f}; "
+        f"Model: durations {model['durations']}; year factor level {model['year_factor_level']:.3f}, "
+        f"log-sd {model['year_factor_log_sd']:.3f}; "
         f"arrivals {model['arrivals_per_year_mean']:.1f} listed filings a year; "
         f"P(eventually approved) {model['p_eventually_approved']:.3f}."
     ))
@@ -179,6 +185,8 @@ def _show_range(result: dict[str, Any]) -> None:
         table.add_row(row["as_of"], str(row["year"]), str(row["observed"]), *cells)
     console.print(table)
     _show_scores(result["scores"])
+    for warning in result["warnings"]:
+        console.print(safe(f"warning: {warning}"))
     done = result["done_when"]
     timing = result["per_filing_timing"]
     console.print(safe(

@@ -57,7 +57,7 @@ class SafeConsole(Console):
     """A Rich console that treats every string as plain text: no markup, no emoji codes, no highlighting, and
     control characters shown as escapes. Style output with `style=` or Text objects, not markup."""
 
-    def render_str(  # type: ignore[override]
+    def render_str(
         self, text: str, *, markup: bool | None = None, emoji: bool | None = None, **kwargs: Any
     ) -> Text:
         return super().render_str(safe(text, keep_newlines=True), markup=False, emoji=False, **kwargs)
@@ -66,6 +66,12 @@ class SafeConsole(Console):
 #: The consoles every command prints through (stdout and stderr).
 console = SafeConsole(highlight=False, markup=False, emoji=False)
 err_console = SafeConsole(stderr=True, highlight=False, markup=False, emoji=False)
+
+
+def text(value: object, style: str = "") -> Text:
+    """A Rich Text of data, control characters escaped: use it instead of Text(...) for anything from data
+    (Text objects do not pass through the console's string rendering)."""
+    return Text(safe(value), style=style)
 
 
 def echo(text: object = "", *, err: bool = False) -> None:

@@ -28,8 +28,8 @@ from pipecast.commands.common import (
     context_db,
     echo_json,
     err_console,
+    text,
 )
-from pipecast.settings import from_env
 
 if TYPE_CHECKING:
     from pipecast.engines.result import Forecast
@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 #: The mark after a stale candidate in the terminal tables; explained in a footnote.
 STALE_MARK = "†"
-#: Ids longer than this fold (rare); shorter ones always stay on one line.
-MAX_ID_WIDTH = 44
+#: Width the contributors table needs besides the candidate column (phase, two figures, borders, padding).
+OTHER_COLUMNS_WIDTH = 40
 
 RhoOption = Annotated[
     list[str] | None,
@@ -84,13 +84,11 @@ def forecast(
 
     Example: pipecast forecast --assets ASSETS.csv --rates RATES.csv --as-of 2025-11-01 --years 2025-2031 --json
     """
-    from pipecast.facade import Method, _montecarlo_settings, check_method_options, forecast_with, resolve_target
+    from pipecast.facade import choose_method, forecast_with, resolve_target
 
-    chosen = method if method is not None else from_env("method")
-    given: dict[str, object] = {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
-                                "rho": rho or None, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop}
-    check_method_options(chosen, given, cli=True)
-    how = Method(chosen, **_montecarlo_settings(given)) if chosen == "montecarlo" else Method()
+    how = choose_method(method, {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
+                                 "rho": rho or None, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop},
+                        cli=True)
     goal = resolve_target(target)
     result = _with_progress(
         lambda progress: forecast_with(how, str(assets) if assets else None, rates=rates, as_of=as_of,
@@ -116,10 +114,10 @@ def _with_progress(work: Callable[[Callable[[int], None] | None], Forecast], *, 
 
 def _candidate(name: str, asset_id: str, stale: bool) -> Text:
     """A candidate cell: the name (wraps at spaces), then the id on its own line, never broken."""
-    text = Text(name)
-    text.append("\n")
-    text.append(asset_id + (f" {STALE_MARK}" if stale else ""), style="dim")
-    return text
+    cell = text(name)
+    cell.append("\n")
+    cell.append_text(text(asset_id + (f" {STALE_MARK}" if stale else ""), style="dim"))
+    return cell
 
 
 def show_forecast(result: Forecast, goal: Target | None) -> None:
@@ -138,7 +136,7 @@ def show_forecast(result: Forecast, goal: Target | None) -> None:
         table.add_row(*cells)
     console.print(table)
     for line in result.warnings:
-        console.print(Text("Warning: ", style="bold yellow") + Text(line))
+        console.print(Text("Warning: ", style="bold yellow") + text(line))
     if goal is not None:
         _show_target(result, goal)
     funnel = result.funnel()
@@ -156,12 +154,13 @@ def _show_target(result: Forecast, goal: Target) -> None:
         (f"{check.all_years_at_least_low:.1%}", "bold"),
     ))
     if check.missing_years:
-        console.print(Text(f"Years outside the forecast range: {check.missing_years}", style="yellow"))
+        console.print(text(f"Years outside the forecast range: {check.missing_years}", style="yellow"))
     shown = check.contributors[:10]
     top = Table(title="Candidates that carry the target (leave-one-out)")
     # Ids are never broken: the column is at least as wide as the longest id (names wrap at spaces).
     widest = max((len(c.asset_id) + len(STALE_MARK) + 1 for c in shown), default=10)
-    top.add_column("candidate / id", overflow="fold", min_width=min(widest, MAX_ID_WIDTH))
+    room = console.width - OTHER_COLUMNS_WIDTH  # ids longer than this fold; shorter ones never break
+    top.add_column("candidate / id", overflow="fold", min_width=max(10, min(widest, room)))
     top.add_column("phase", no_wrap=True)
     top.add_column(f"P(approved\n{goal.first_year}-{goal.last_year})", justify="right", no_wrap=True)
     top.add_column(f"adds to\nP(>={goal.low} every\nyear)", justify="right", no_wrap=True)
@@ -180,7 +179,7 @@ def _show_target(result: Forecast, goal: Target) -> None:
         from pipecast.ingest.quality import DEFAULT_STALE_YEARS
 
         where = " (marked above)" if marked else ""
-        console.print(Text(f"{STALE_MARK} stale{where}: {len(result.stale_ids)} candidate(s) `pipecast check` "
+        console.print(text(f"{STALE_MARK} stale{where}: {len(result.stale_ids)} candidate(s) `pipecast check` "
                            f"flags (no event for more than {DEFAULT_STALE_YEARS} years){share}.", style="dim"))
 
 

@@ -24,6 +24,7 @@ from pipecast.commands.common import (
     context_db,
     echo,
     echo_json,
+    text,
 )
 from pipecast.settings import from_env, int_value
 
@@ -38,8 +39,14 @@ def _inputs(ctx: typer.Context, assets: Path | None, as_of: str | None,
             target: str) -> tuple[Target, dt.date, list[Asset], list[str]]:
     """The target, the as-of date, the candidates and the warnings about the data's age. The simulation
     covers every year of the target."""
-    from pipecast.facade import _data_age_warnings, check_years, load_inputs, require_candidates, resolve_as_of
-    from pipecast.facade import resolve_target
+    from pipecast.facade import (
+        _data_age_warnings,
+        check_years,
+        load_inputs,
+        require_candidates,
+        resolve_as_of,
+        resolve_target,
+    )
 
     goal = resolve_target(target)
     assert goal is not None
@@ -109,7 +116,7 @@ def compare_cmd(
     console.print(table)
     console.print("± is one Monte Carlo standard error; changes are paired on common random numbers.")
     for line in warnings:
-        console.print(Text("Warning: ", style="bold yellow") + Text(line))
+        console.print(Text("Warning: ", style="bold yellow") + text(line))
 
 
 def solve_cmd(

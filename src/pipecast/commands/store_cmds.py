@@ -24,8 +24,8 @@ from rich.table import Table
 
 from pipecast import clock
 from pipecast.commands.common import AsOfOption, JsonOption, console, context_db, echo, echo_json, parse_date_option
-from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, UnknownPhaseError, parse_phase, sponsors
-from pipecast.errors import InputError
+from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, parse_phase, sponsors
+from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset, load_organisations
 from pipecast.matching import resolve_onto
 from pipecast.store import ActionRecord, Fact, ImportSummary, Store, load_facts, resolve_url

@@ -40,8 +40,12 @@ def _assets(ctx: typer.Context, assets: Path | None, when: dt.date) -> list[Any]
 
 
 def _economics_for(table_path: Path | None, currency: str) -> Any:
+    from pipecast.errors import InputError
     from pipecast.loading.economics import bundled_economics, load_economics
+    from pipecast.value.economics import CURRENCIES, normalise_currency
 
+    if normalise_currency(currency) not in CURRENCIES:
+        raise InputError(f"unknown currency {currency!r}", field="--currency", expected="USD or CNY (also RMB)")
     table = load_economics(table_path) if table_path else bundled_economics()
 
     def economics_for(asset: Any) -> Any:
@@ -79,12 +83,19 @@ def deal(
 
     Example: pipecast value deal examples/deals/gr1803.yaml --as-of 2025-06-04 --json
     """
+    from pipecast.errors import InputError
     from pipecast.facade import resolve_as_of, resolve_rates
     from pipecast.loading.deals import load_deal
     from pipecast.value.deals import value_deal
-    from pipecast.value.economics import normalise_currency
+    from pipecast.value.economics import CURRENCIES, normalise_currency
 
     the_deal = load_deal(deal_file)
+    if normalise_currency(the_deal.currency) not in CURRENCIES:
+        raise InputError(
+            f"key currency: no exchange rate for {the_deal.currency!r} to convert the default economics",
+            file=str(deal_file),
+            expected="USD or CNY (also RMB)",
+        )
     when = resolve_as_of(as_of)
     asset = _find(_assets(ctx, assets, when), the_deal.candidate, str(deal_file), "candidate", when)
     econ = _economics_for(economics, normalise_currency(the_deal.currency))(asset)
@@ -127,6 +138,7 @@ def candidate(
     from pipecast.facade import resolve_as_of, resolve_rates
     from pipecast.value.montecarlo import simulate_portfolio
     from pipecast.value.rnpv import value_candidate
+    from pipecast.value.sensitivity import break_even_peak_sales, tornado
 
     when = resolve_as_of(as_of)
     asset = _find(_assets(ctx, assets, when), candidate_id, "CANDIDATE", "id", when)
@@ -140,6 +152,8 @@ def candidate(
         "as_of": when.isoformat(),
         "montecarlo": per[asset.id].as_dict(),
         "economics": dict(economics_for(asset).values),
+        "break_even_peak_sales_median": break_even_peak_sales(asset, rate_set, economics_for(asset), when),
+        "tornado": [s.as_dict() for s in tornado(asset, rate_set, economics_for(asset), when)],
     }
     if json_output:
         echo_json(out)
@@ -154,6 +168,11 @@ def candidate(
         f"Monte Carlo ({mc.paths} paths, seed {seed}): mean {mc.mean:,.1f} +/- {mc.standard_error:,.1f}; "
         f"P10 {mc.p10:,.1f}, P50 {mc.p50:,.1f}, P90 {mc.p90:,.1f}"
     )
+    even = out["break_even_peak_sales_median"]
+    echo("Break-even median peak sales: " + (f"{even:,.1f}" if isinstance(even, float) else "n/a"))
+    echo("Inputs that move rNPV most (each -20% / +20%):")
+    for row in out["tornado"]:
+        echo(f"  {row['input']:30} {row['rnpv_low']:10,.1f} {row['rnpv_high']:10,.1f}")
 
 
 def pipeline(
@@ -185,7 +204,7 @@ def pipeline(
     total, _ = simulate_portfolio(chosen, rate_set, economics_for, when, paths=paths, seed=seed)
     out = {
         "as_of": when.isoformat(),
-        "currency": currency.upper(),
+        "currency": economics_for(chosen[0]).currency if chosen else currency.upper(),
         "rnpv": sum(v.rnpv * v.count for v in values),
         "montecarlo": total.as_dict(),
         "candidates": [v.as_dict() for v in values],

@@ -10,6 +10,8 @@ with its size.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: Below this many probabilities a plain dynamic programme is as fast and needs no FFT.
@@ -101,8 +103,11 @@ def binomial_block(n: int, p: float) -> tuple[int, np.ndarray]:
         return n, np.ones(1)
     from scipy import stats
 
-    low = max(int(stats.binom.ppf(TAIL, n, p)) - 1, 0)
-    high = min(int(stats.binom.isf(TAIL, n, p)) + 1, n)
+    # Bernstein's inequality bounds both tails: P(|X - np| >= t) <= 2 exp(-t^2 / (2 (np(1-p) + t/3))).
+    log_tail = math.log(2.0 / TAIL)
+    t = log_tail / 3 + math.sqrt((log_tail / 3) ** 2 + 2 * log_tail * n * p * (1 - p))
+    low = max(math.floor(n * p - t), 0)
+    high = min(math.ceil(n * p + t), n)
     return low, np.asarray(stats.binom.pmf(np.arange(low, high + 1), n, p))
 
 

@@ -134,9 +134,7 @@ class Forecast:
         for i in order:
             if expected[i] <= 0:
                 continue
-            counts = self.counts.copy()
-            counts[i] -= 1
-            without = probability_all_years_in_band(sub, counts, target.low, None)
+            without = self.without_one(sub, int(i), target.low)
             asset = self.assets[i]
             contributors.append(
                 Contribution(
@@ -149,6 +147,12 @@ class Forecast:
             )
         contributors.sort(key=lambda c: -c.delta_probability)
         return TargetCheck(target, in_band, at_least, both, floor, contributors, missing)
+
+    def without_one(self, sub: np.ndarray, i: int, low: int) -> float:
+        """P(at least `low` in every year of `sub`'s columns) with one candidate of row i removed."""
+        counts = self.counts.copy()
+        counts[i] -= 1
+        return probability_all_years_in_band(sub, counts, low, None)
 
     def candidate_rows(self) -> list[dict[str, Any]]:
         rows = []

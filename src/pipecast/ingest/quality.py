@@ -2,11 +2,13 @@
 
 Each check returns `Finding(kind, asset_id, message)`s; `check_all` runs them all. Kinds:
 
-    conflict        two events for the same phase (and indication) on different dates from different sources
+    conflict        two events for the same phase (and indication) on different dates: from different sources,
+                    or from one source re-imported with another date (both are kept, so one of them is wrong)
     sequence        an impossible order: a later stage dated before an earlier one (phase3 before phase1,
                     approval before filing)
     stale           an active candidate with no event for `stale_years` years (default 3) as of a date
-    unresolved      a candidate created from a registry name that matched nothing (`ctr:…`, `ctgov:…`, `nmpa:…`)
+    unresolved      a candidate created from a name that matched nothing (`pipecast.domain.is_unresolved`: ids
+                    such as `ctr:…`, `template:…`, or an importer's "unresolved ..." note)
     count_mismatch  the registry's clinical-stage count differs from a published count
 """
 
@@ -19,10 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pipecast.domain import Asset, Phase, PhaseEvent
+from pipecast.domain import Asset, Phase, PhaseEvent, is_unresolved
 
-#: Id prefixes of candidates created from unresolved registry names (see registry_import).
-REGISTRY_PREFIXES: tuple[str, ...] = ("ctgov:", "ctr:", "nmpa:")
 #: Stages in the order a candidate must pass them.
 SEQUENCE: tuple[Phase, ...] = (Phase.PHASE1, Phase.PHASE2, Phase.PHASE3, Phase.FILED, Phase.APPROVED)
 CLINICAL: tuple[Phase, ...] = (Phase.PHASE1, Phase.PHASE2, Phase.PHASE3)
@@ -49,7 +49,7 @@ def _src(event: PhaseEvent) -> str:
 
 
 def conflicts(assets: Iterable[Asset]) -> list[Finding]:
-    """Same phase and indication, different dates, from different sources."""
+    """Same phase and indication, different dates (from different sources, or one source re-dated)."""
     found = []
     for asset in assets:
         by_phase: dict[tuple[Phase, str], list[PhaseEvent]] = defaultdict(list)
@@ -57,11 +57,13 @@ def conflicts(assets: Iterable[Asset]) -> list[Finding]:
             by_phase[(event.phase, event.indication)].append(event)
         for (phase, indication), events in by_phase.items():
             dates = sorted({e.date for e in events})
+            if len(dates) < 2:
+                continue
             sources = {(e.source.title, e.source.url) if e.source else None for e in events}
-            if len(dates) > 1 and len(sources) > 1:
-                what = f"{phase.value}" + (f" ({indication})" if indication else "")
-                listed = "; ".join(f"{e.date} [{_src(e)}]" for e in sorted(events, key=lambda e: e.date))
-                found.append(Finding("conflict", asset.id, f"{what} has {len(dates)} different dates: {listed}"))
+            what = f"{phase.value}" + (f" ({indication})" if indication else "")
+            listed = "; ".join(f"{e.date} [{_src(e)}]" for e in sorted(events, key=lambda e: e.date))
+            how = "" if len(sources) > 1 else " from the same source (re-imported with another date?)"
+            found.append(Finding("conflict", asset.id, f"{what} has {len(dates)} different dates{how}: {listed}"))
     return found
 
 
@@ -113,12 +115,12 @@ def stale(assets: Iterable[Asset], as_of: dt.date, years: int = DEFAULT_STALE_YE
     return found
 
 
-def unresolved(assets: Iterable[Asset], prefixes: Sequence[str] = REGISTRY_PREFIXES) -> list[Finding]:
-    """Candidates whose id still carries a registry prefix: a name nobody has matched yet."""
+def unresolved(assets: Iterable[Asset]) -> list[Finding]:
+    """Candidates made from a name nobody has matched yet (`pipecast.domain.is_unresolved`)."""
     return [
-        Finding("unresolved", a.id, f"registry name {a.name!r} matches no known candidate; confirm or merge")
+        Finding("unresolved", a.id, f"name {a.name!r} matches no known candidate; confirm or merge (`pipecast review`)")
         for a in assets
-        if a.id.startswith(tuple(prefixes))
+        if is_unresolved(a.id, a.note)
     ]
 
 
@@ -168,14 +170,14 @@ def published_clinical_count(facts: Iterable[Any], as_of: dt.date | None = None)
 def check_all(
     assets: Sequence[Asset],
     *,
-    as_of: dt.date | None = None,
+    as_of: dt.date,
     stale_years: int = DEFAULT_STALE_YEARS,
     published_clinical: int | None = None,
     published_label: str = "published count",
 ) -> list[Finding]:
-    """Every check; the count comparison only when a published figure is given."""
-    when = as_of or dt.date.today()
-    findings = conflicts(assets) + sequences(assets) + stale(assets, when, stale_years) + unresolved(assets)
+    """Every check as of `as_of` (the caller's today or chosen date); the count comparison only when a
+    published figure is given."""
+    findings = conflicts(assets) + sequences(assets) + stale(assets, as_of, stale_years) + unresolved(assets)
     if published_clinical is not None:
-        findings += count_mismatch(assets, when, published_clinical, published_label)
+        findings += count_mismatch(assets, as_of, published_clinical, published_label)
     return findings

@@ -1,8 +1,10 @@
 """Registry exports into the store: group trials by candidate, derive their history, write once.
 
 `import_registry` reads a ClinicalTrials.gov, China drug-trial registry or NMPA file with the
-matching importer, optionally keeps only a region's records, and resolves each drug name through an
-`AliasTable` built from the store's candidates (ids, names, aliases) plus the bundled Chongqing table.
+matching importer, keeps only the records of the region it is given (`--region` is required: a place,
+a pattern, or `all`), and resolves each drug name through an `AliasTable` built from the store's
+candidates (ids, names, aliases) plus the bundled Chongqing table. The summary says how many records were
+read, how many are in the region and how many of those were kept (gave an event).
 
 * A name that resolves (see `pipecast.ingest.resolve.resolve`) adds its events to that candidate.
   A candidate already in the store keeps its attributes; only events are appended, and an event that
@@ -17,7 +19,9 @@ matching importer, optionally keeps only a region's records, and resolves each d
 * Records that give no event (no phase, bioequivalence, no date, stopped) are counted, not imported;
   records without any date are listed as warnings.
 
-Everything is written through `Store.import_data` in one transaction; `dry_run` rolls it back.
+The file is read as a stream: per candidate only the earliest trial reaching each phase is kept
+(`trials.keep_earliest`), so memory grows with the candidates, not with the records. Everything is then
+written through `Store.import_data` in one transaction; `dry_run` rolls it back.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def region_pattern(region: str | None) -> str | None:
         re.compile(text)
     except re.error as exc:
         raise InputError(f"bad region pattern {text!r}: {exc}", field="--region",
-                         expected="a place name such as 重庆 or Chongqing") from None
+                         expected="a place name such as 重庆 or Chongqing, a regular expression, or all") from None
     return text
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from pipecast.errors import InputError
+from pipecast.errors import AliasConflict, InputError
 from pipecast.matching import (
     KINDS,
     Alias,
-    AliasConflict,
     AliasTable,
     Match,
     keys,

@@ -39,6 +39,9 @@ from pipecast.targets import Target
 
 __all__ = ["LANGUAGES", "render_report", "write_report"]
 
+#: Year columns in one "Every candidate" table; more years wrap into a second table below it.
+YEARS_PER_TABLE = 9
+
 _URL_RE = re.compile(r"https?://[^\s,;\"'<>()]+[^\s,;\"'<>().]")
 
 
@@ -351,40 +354,68 @@ def _contributors(forecast: Forecast, target: Target, check: TargetCheck, t: dic
     )
 
 
+def _year_groups(years: list[str], size: int = YEARS_PER_TABLE) -> list[list[str]]:
+    """Years split into as few tables as fit a screen's width, of equal size (16 years: 8 and 8)."""
+    if not years:
+        return [[]]
+    parts = -(-len(years) // size)
+    step = -(-len(years) // parts)
+    return [years[k : k + step] for k in range(0, len(years), step)]
+
+
 def _candidates(forecast: Forecast, target: Target, check: TargetCheck, t: dict[str, str]) -> str:
-    """Every candidate, full width with every year visible: the page scrolls, the table does not."""
+    """Every candidate, full width with every year visible: the page scrolls, the table does not.
+
+    Many forecast years wrap into a second table (name, P(ever) and the later years) instead of
+    running off the page's right edge.
+    """
     rows_data = sorted(forecast.candidate_rows(), key=lambda r: (-r["p_approval"], r["name"], r["id"]))
     by_id = {a.id: a for a in forecast.assets}
-    years = [str(y) for y in forecast.years]
-    headers = [
-        t["col_name"],
-        t["col_sponsor"],
-        t["col_phase"],
-        t["col_since"],
-        t["col_copies"],
-        t["col_p_ever"],
-        *years,
-    ]
-    rows = [
-        [
-            _name_cell(by_id.get(r["id"]), r["name"], t, stale=r["id"] in forecast.stale_ids)
-            + f'<br><code class="id">{esc(r["id"])}</code>',
-            esc(r["sponsor"]),
-            esc(t.get(f"phase_{r['phase']}", r["phase"])),
-            esc(r["phase_start"]),
-            esc(r["count"]),
-            esc(format_probability(r["p_approval"])),
-            *[esc(format_probability(r["by_year"][y])) for y in years],
-        ]
+    names = {
+        r["id"]: _name_cell(by_id.get(r["id"]), r["name"], t, stale=r["id"] in forecast.stale_ids)
+        + f'<br><code class="id">{esc(r["id"])}</code>'
         for r in rows_data
-    ]
+    }
+    tables = []
+    for k, years in enumerate(_year_groups([str(y) for y in forecast.years])):
+        lead = (
+            [t["col_name"], t["col_sponsor"], t["col_phase"], t["col_since"], t["col_copies"]]
+            if k == 0
+            else [t["col_name"]]
+        )
+        headers = [*lead, t["col_p_ever"], *years]
+        rows = [
+            [
+                names[r["id"]],
+                *(
+                    [
+                        esc(r["sponsor"]),
+                        esc(t.get(f"phase_{r['phase']}", r["phase"])),
+                        esc(r["phase_start"]),
+                        esc(r["count"]),
+                    ]
+                    if k == 0
+                    else []
+                ),
+                esc(format_probability(r["p_approval"])),
+                *[esc(format_probability(r["by_year"][y])) for y in years],
+            ]
+            for r in rows_data
+        ]
+        first_year = len(lead) + 1
+        numeric = {first_year - 1, *range(first_year, first_year + len(years))}
+        if k == 0:
+            numeric.add(4)
+        nowrap = frozenset({*range(first_year, first_year + len(years)), *((2, 3, 4) if k == 0 else ())})
+        if k:
+            span = span_label(int(years[0]), int(years[-1]))
+            tables.append(f"<h3>{esc(t['candidates_more'].format(span=span))}</h3>")
+        tables.append(_table(headers, rows, numeric, cls="candidates", nowrap=nowrap))
     stale_text = _stale_text(forecast, target, check, t)
     stale = f'<p class="caption stale-note">{esc(stale_text)}</p>' if stale_text else ""
-    numeric = {4, 5, *range(6, 6 + len(years))}
-    table = _table(headers, rows, numeric, cls="candidates", nowrap=frozenset({2, 3, 4, *range(6, 6 + len(years))}))
     return (
         f'<section id="candidates" class="full"><h2>{esc(t["h_candidates"])}</h2>'
-        f'<p class="caption">{esc(t["candidates_caption"])}</p>{stale}{table}</section>'
+        f'<p class="caption">{esc(t["candidates_caption"])}</p>{stale}{"".join(tables)}</section>'
     )
 
 

@@ -76,6 +76,7 @@ STRINGS: dict[str, dict[str, str]] = {
             "ever; sorted by the probability of ever being approved."
         ),
         "col_name": "Name",
+        "candidates_more": "Every candidate, continued: {span}",
         "col_sponsor": "Sponsor",
         "col_since": "In phase since",
         "col_p_ever": "P(ever approved)",
@@ -217,6 +218,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "h_candidates": "全部候选药物",
         "candidates_caption": ("每个候选药物（队列按单个计）在各年首次获批及最终获批的概率，按最终获批概率排序。"),
         "col_name": "名称",
+        "candidates_more": "全部候选药物（续）：{span} 年",
         "col_sponsor": "申办方",
         "col_since": "进入当前阶段",
         "col_p_ever": "P(最终获批)",

@@ -42,6 +42,7 @@ h3 { font-size: 1.05rem; margin: 18px 0 8px; }
 .chart.wide { min-width: 760px; }
 .scroll { overflow: auto; max-width: 100%; }
 section.full { width: calc(100vw - 40px); min-width: min-content; margin-left: calc(50% - 50vw + 20px); }
+section.full > p, section.full > h2, section.full > h3 { max-width: calc(100vw - 84px); }
 @media (max-width: 1120px) { section.full { width: auto; margin-left: 0; } }
 section.warnings { border-color: #e0b050; background: #fff8e6; }
 section.warnings h2 { color: #7a4600; font-size: 1.1rem; }

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.orm import Session
 
 from pipecast.store.models import CHAINED_TABLES, Base, HistoryChainRow
@@ -54,7 +54,7 @@ def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
-def canonical(table: str, row: Mapping[str, Any]) -> str:
+def canonical(table: str, row: Mapping[Any, Any]) -> str:
     """A row's fields as compact JSON with sorted keys, dates in ISO form, times in UTC."""
     return json.dumps({n: _value(row[n]) for n in CHAINED_COLUMNS[table]}, sort_keys=True, ensure_ascii=False,
                       separators=(",", ":"))
@@ -95,7 +95,7 @@ def append_links(conn: Connection, table: str, ids: Iterable[Any]) -> int:
         links.append({"table_name": table, "row_id": row_id, "content": content, "prev_hash": prev,
                       "hash": digest})
         prev = digest
-    conn.execute(HistoryChainRow.__table__.insert(), links)
+    conn.execute(insert(HistoryChainRow), links)
     return len(links)
 
 
@@ -154,7 +154,8 @@ def _verify_table(conn: Connection, table: str) -> tuple[int, str, BrokenLink | 
         if stored is None:
             return count, prev, BrokenLink(table, link.row_id, "the row was deleted (its link remains)")
         if stored != link.content:
-            return count, prev, BrokenLink(table, link.row_id, "the row was changed: " + _difference(link.content, stored))
+            problem = "the row was changed: " + _difference(link.content, stored)
+            return count, prev, BrokenLink(table, link.row_id, problem)
         prev = link.hash
     if rows:
         first = next(iter(rows))

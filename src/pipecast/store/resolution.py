@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,7 +69,7 @@ def _mergeable(session: Session, ident: Identity, asset_id: str, role: str, *, c
     return row
 
 
-def _action(session: Session, action: str, target_id: str, details: dict[str, object], reason: str, actor: str,
+def _action(session: Session, action: str, target_id: str, details: Mapping[str, object], reason: str, actor: str,
             undoes_id: int | None = None) -> ResolutionActionRow:
     row = ResolutionActionRow(action=action, target_id=target_id, details=json.dumps(details, ensure_ascii=False),
                               reason=reason, actor=actor, created_at=utcnow(), undoes_id=undoes_id)
@@ -140,7 +140,8 @@ def _chosen_events(own: dict[int, PhaseEventRow], asset_id: str, event_ids: Sequ
                                   expected="text from a source title or URL")
         chosen.extend(e for e in matching if e not in chosen)
     if not chosen:
-        raise ResolutionError("no events chosen", field="--events", expected="event ids (--events 12,13) or --source TEXT")
+        raise ResolutionError("no events chosen", field="--events",
+                              expected="event ids (--events 12,13) or --source TEXT")
     if len(chosen) == len(own):
         raise ResolutionError(f"that would move every event of {asset_id!r}", field="--events",
                               expected=f"fewer events (to rename or join candidates, merge {asset_id})")
@@ -178,7 +179,8 @@ def undo(session: Session, action_id: int, reason: str, actor: str) -> int:
     ident = identity(session)
     original = session.get(ResolutionActionRow, action_id)
     if original is None:
-        raise ResolutionError(f"no action {action_id}", field="ACTION_ID", expected="an id listed by `pipecast actions`")
+        raise ResolutionError(f"no action {action_id}", field="ACTION_ID",
+                              expected="an id listed by `pipecast actions`")
     if original.action == "undo":
         raise ResolutionError(f"action {action_id} is itself an undo", field="ACTION_ID",
                               expected="a merge or split (to redo, merge or split again)")

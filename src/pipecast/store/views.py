@@ -95,7 +95,8 @@ def resolve_id(session: Session, id_or_alias: str) -> str:
     norm = normalise_name(key)
     found: set[str] = set()
     if norm:
-        found.update(ident.canonical(a) for a in session.scalars(select(AliasRow.asset_id).where(AliasRow.norm == norm)))
+        aliased = session.scalars(select(AliasRow.asset_id).where(AliasRow.norm == norm))
+        found.update(ident.canonical(a) for a in aliased)
         for asset_id, name in session.execute(select(AssetRow.id, AssetRow.name)):
             if normalise_name(asset_id) == norm or normalise_name(name) == norm:
                 found.add(ident.canonical(asset_id))

@@ -42,6 +42,9 @@ PARAMETERS: dict[str, str] = {
 #: Share of peak sales in launch years 1..6 (the sourced median launch curve; scaled to years_to_peak).
 LAUNCH_CURVE = (0.11, 0.31, 0.58, 0.76, 0.89, 1.00)
 
+#: Currencies the defaults convert to (through usd_cny).
+CURRENCIES = ("USD", "CNY")
+
 _FRACTIONS = {"cogs", "selling_expense", "tax_rate", "loe_erosion"}
 
 

@@ -194,6 +194,8 @@ def evaluate_programme(
         timeline = candidate_timeline(asset, rates, as_of)
         payments: list[tuple[float, EventTiming]] = []
         for stage, amount in programme.stage_amounts(economics).items():
+            if timeline.skipped(stage):  # no R&D was done in a stage the candidate skipped: nothing to support
+                continue
             trigger = _NEXT[stage] if programme.stage_support.paid_on == "completion" else stage
             payments.append((amount, timeline.entries[trigger]))
         payments.extend((r.amount, timeline.entries[Phase(r.event)]) for r in programme.rewards)

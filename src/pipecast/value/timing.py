@@ -130,6 +130,13 @@ class Timeline:
     entries: dict[Phase, EventTiming]
     spans: tuple[PhaseSpan, ...]
     current: Phase
+    #: Phases the history dates (a phase passed without an event was skipped, e.g. filing on phase 2 data).
+    dated: frozenset[Phase] = frozenset()
+
+    def skipped(self, phase: Phase) -> bool:
+        """Passed without an event although an earlier phase is dated (a phase before the history is unknown)."""
+        earlier_dated = any(p.order < phase.order for p in self.dated)
+        return phase.order < self.current.order and phase not in self.dated and earlier_dated
 
     @property
     def approval(self) -> EventTiming:
@@ -167,7 +174,7 @@ def candidate_timeline(
     if not phase.is_active:
         for stage in stages:
             entries.setdefault(stage, _never(n))
-        return Timeline(as_of, entries, (), phase)
+        return Timeline(as_of, entries, (), phase, frozenset(dated))
     rows = rates.profile(phase, asset.therapeutic_area, asset.modality)
     elapsed = max((as_of - asset.phase_start).days, 0)
     rest = rest_of_phase_masses(rows[0].duration, elapsed, n)
@@ -183,4 +190,4 @@ def candidate_timeline(
         probability *= row.p_success
         pmf = convolve(pmf, masses)
     entries[Phase.APPROVED] = EventTiming(probability, pmf)
-    return Timeline(as_of, entries, tuple(spans), phase)
+    return Timeline(as_of, entries, tuple(spans), phase, frozenset(dated))

@@ -55,7 +55,7 @@ class MonteCarloForecast(Forecast):
         for j, year in enumerate(self.years):
             h = self.histograms[j]
             expected = float((h.values * h.paths).sum() / self.paths)
-            pmf = [float(x) for x in h.paths / self.paths]
+            pmf = (h.paths / self.paths).tolist()
             result.append(YearOutlook(year, expected, pmf, int(observed[j]), offset=h.low))
         return result
 
@@ -131,7 +131,7 @@ class MonteCarloForecast(Forecast):
             k = h.values.astype(float)
             mean = (k * h.paths).sum() / n
             var = max(float((k * k * h.paths).sum() / n - mean * mean), 0.0)
-            years.append({"expected": math.sqrt(var / n), "pmf": [float(x) for x in standard_error(h.paths / n, n)]})
+            years.append({"expected": math.sqrt(var / n), "pmf": standard_error(h.paths / n, n).tolist()})
         out: dict[str, Any] = {"years": years, "paths": n}
         if target is not None:
             out["target"] = self.target_error(target)

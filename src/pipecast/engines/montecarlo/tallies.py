@@ -162,12 +162,13 @@ def run_blocks(plan: Plan, first: int, stop: int, tally: TallyKernel | None = No
         out.slot_years += hits.reshape(plan.n_slots, plan.n_years)
         if len(plan.cohort_slot):
             out.slot_years[plan.cohort_slot] += d.cohorts.sum(axis=1)
-        out.hist = [h + Histogram.of(counts[:, j]) for j, h in enumerate(out.hist)]
         if len(plan.target_cols):
             _tally_target(plan, out, d, counts, path, slot, year)
-        if plan.keep_paths:
-            kept.append(counts.astype(np.int32))
-    out.path_counts = np.concatenate(kept) if kept else None
+        kept.append(counts)
+    if kept:
+        every = np.concatenate(kept)
+        out.hist = [Histogram.of(every[:, j]) for j in range(plan.n_years)]
+        out.path_counts = every.astype(np.int32) if plan.keep_paths else None
     return out
 
 
@@ -186,15 +187,24 @@ def _tally_target(
     # Leave-one-out on the same paths: the target (at least `low` in every year) is lost without one
     # candidate exactly when it is met, the candidate is approved in a target year, and that year's
     # count is exactly `low`. A cohort member is one of its k_y approvals in that year.
+    out.contrib += critical_approvals(plan, d, counts, met_floor, path, slot, year)
+
+
+def critical_approvals(
+    plan: Plan, d: Draws, counts: np.ndarray, met: np.ndarray, path: np.ndarray, slot: np.ndarray, year: np.ndarray
+) -> np.ndarray:
+    """Per row: approvals in a target year whose loss would lose the target floor on a path where it is met."""
+    cols = plan.target_cols
     position = np.full(plan.n_years, -1)
     position[cols] = np.arange(len(cols))
     in_target = position[year] >= 0
     p, s, y = path[in_target], slot[in_target], year[in_target]
-    critical = met_floor[p] & (counts[p, y] == plan.target_low)
-    out.contrib += np.bincount(s[critical], minlength=plan.n_slots)
+    critical = met[p] & (counts[p, y] == plan.target_low)
+    out = np.bincount(s[critical], minlength=plan.n_slots).astype(np.int64)
     if len(plan.cohort_slot):
-        critical_years = met_floor[:, None] & (sub == plan.target_low)  # (width, T)
-        out.contrib[plan.cohort_slot] += (d.cohorts[:, :, cols] * critical_years[None]).sum(axis=(1, 2))
+        critical_years = met[:, None] & (counts[:, cols] == plan.target_low)  # (width, T)
+        out[plan.cohort_slot] += (d.cohorts[:, :, cols] * critical_years[None]).sum(axis=(1, 2))
+    return out
 
 
 def merge_tallies(parts: Sequence[Tallies]) -> Tallies:

@@ -278,11 +278,11 @@ def test_candidate_levers_match_hand_built_portfolios() -> None:
     assets = _lever_portfolio()
     licensed = {"id": "lic", "phase": "filed", "date": "2025-08-01", "count": 2}
     scenario = parse_scenario({"levers": {
-        "in_licensed": [licensed], "discontinue": ["onc"], "accelerate": {"neu": 12},
+        "in_licensed": [licensed], "discontinue": ["onc"], "accelerate": {"neu": 18},
     }})
     portfolio, rate_set, _, _ = apply(scenario, assets, RATES, AS_OF, YEARS[-1])
     got = expected_counts(portfolio, rate_set, YEARS)
-    moved = dt.date(2023, 9, 1) - dt.timedelta(days=round(12 * DAYS_PER_MONTH))
+    moved = dt.date(2023, 9, 1) - dt.timedelta(days=round(18 * DAYS_PER_MONTH))
     by_hand = [a for a in assets if a.id not in ("onc", "neu")]
     by_hand += [dataclasses.replace(assets[1], history=(PhaseEvent(Phase.PHASE3, moved),))]
     by_hand += [cand("lic", Phase.FILED, dt.date(2025, 8, 1), count=2)]
@@ -294,7 +294,7 @@ def test_candidate_levers_match_hand_built_portfolios() -> None:
         "accelerate": expected_counts(Portfolio.of(by_hand[-2:-1], AS_OF), RATES, YEARS)
         - expected_counts(Portfolio.of(assets[1:2], AS_OF), RATES, YEARS),
     }
-    assert all(np.max(np.abs(v)) > 0.02 for v in each.values()), each
+    assert all(np.max(np.abs(v)) > 0.015 for v in each.values()), each
 
 
 def test_scenario_run_matches_the_exact_engine_on_hand_built_inputs() -> None:
@@ -399,17 +399,17 @@ def test_a_huge_cohort_is_one_binomial_factor() -> None:
 
 
 def test_a_large_cohort_in_the_joint_target_matches_the_multinomial() -> None:
-    n, years = 200, [2026, 2027]
-    portfolio = Portfolio.of([cand("big", Phase.PHASE2, dt.date(2024, 1, 1), count=n)], AS_OF)
+    n, years = 100, [2027, 2028]
+    portfolio = Portfolio.of([cand("big", Phase.PHASE3, dt.date(2025, 9, 1), count=n)], AS_OF)
     result = forecast_portfolio(portfolio, RATES, years)
     p1, p2 = result.probabilities[0]
     want = 0.0
-    for k1 in range(1, 4):
-        for k2 in range(1, 4):
-            want += (math.comb(n, k1) * math.comb(n - k1, k2) * p1**k1 * p2**k2 * (1 - p1 - p2) ** (n - k1 - k2))
-    check = result.check(parse_target("2026-2027:1-3"))
+    for k1 in range(1, 16):
+        for k2 in range(1, 16):
+            want += math.comb(n, k1) * math.comb(n - k1, k2) * p1**k1 * p2**k2 * (1 - p1 - p2) ** (n - k1 - k2)
+    check = result.check(parse_target("2027-2028:1-15"))
     assert check.all_years_in_band == pytest.approx(want, abs=1e-10)
-    assert 0.05 < want < 0.95
+    assert 0.2 < want < 0.95
     floor = 1 - (1 - p1) ** n - (1 - p2) ** n + (1 - p1 - p2) ** n
     assert check.all_years_at_least_low == pytest.approx(floor, abs=1e-10)
 

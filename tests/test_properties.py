@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,10 +48,33 @@ def test_joint_probability_never_exceeds_any_single_year(rows: list[list[float]]
 
 
 @SETTINGS
-@given(st.text(max_size=20))
-def test_parse_phase_either_maps_or_raises_its_own_error(text: str) -> None:
-    with contextlib.suppress(UnknownPhaseError):
-        assert isinstance(parse_phase(text), Phase)
+@given(st.text(max_size=20), st.sampled_from(["", " ", "  \t"]))
+def test_parse_phase_ignores_case_and_surrounding_space(text: str, pad: str) -> None:
+    """Same answer (or the same refusal) for any spelling that differs only in case and outer spaces."""
+    def outcome(value: str) -> Phase | None:
+        try:
+            return parse_phase(value)
+        except UnknownPhaseError:
+            return None
+
+    assert outcome(text) == outcome(pad + text.upper() + pad) or text.upper().lower() != text.lower()
+    phase = outcome(text)
+    if phase is not None:
+        assert parse_phase(phase.value) is phase  # the canonical spelling maps back to itself
+
+
+@pytest.mark.parametrize(
+    ("text", "phase"),
+    [("Phase I", Phase.PHASE1), ("phase 2/3", Phase.PHASE3), ("II期", Phase.PHASE2), ("NDA", Phase.FILED)],
+)
+def test_parse_phase_known_spellings(text: str, phase: Phase) -> None:
+    assert parse_phase(text) is phase
+
+
+def test_parse_phase_refuses_what_is_not_a_phase() -> None:
+    for text in ("", "banana", "phase 7"):
+        with pytest.raises(UnknownPhaseError):
+            parse_phase(text)
 
 
 @SETTINGS

@@ -243,9 +243,9 @@ def test_the_documented_roles_allow_imports_and_refuse_rewrites(postgres_url: st
         return statement.replace("pipecast_", f"{tag}_").replace("DATABASE pipecast", f"DATABASE {tag}")
 
     server = postgres_url.rsplit("/", 1)[0]
-    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+    with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as admin:
         for statement in _sql_block("pipecast roles"):
-            conn.execute(named(statement))
+            admin.execute(named(statement))
     owner, app, audit = (f"{server.replace('postgres@', f'{tag}_{r}@')}/{tag}" for r in ("owner", "app", "audit"))
     with Store.open(owner) as store:
         assert store.schema_version() == "0003"
@@ -261,7 +261,7 @@ def test_the_documented_roles_allow_imports_and_refuse_rewrites(postgres_url: st
                           "TRUNCATE phase_events CASCADE", "DELETE FROM assets WHERE id = 'B2'",
                           "UPDATE history_chain SET hash = ''", "UPDATE assets SET created_at = now()",
                           "ALTER TABLE phase_events DISABLE TRIGGER USER"):
-            with pytest.raises(SQLAlchemyError, match="permission denied|must be owner"), \
+            with pytest.raises(SQLAlchemyError, match=r"permission denied|must be owner"), \
                     store.engine.begin() as conn:
                 conn.execute(text(statement))
     with Store.open(audit, create=False) as store:

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -72,6 +72,26 @@ def text(value: object, style: str = "") -> Text:
     """A Rich Text of data, control characters escaped: use it instead of Text(...) for anything from data
     (Text objects do not pass through the console's string rendering)."""
     return Text(safe(value), style=style)
+
+
+def name_and_id(name: str, asset_id: str, mark: str = "", detail: str = "") -> Text:
+    """A table cell: the name (wraps at spaces), an optional detail line (a sponsor), then the id on a line of
+    its own, dimmed, so that a narrow terminal never breaks an id mid-token (pair with `id_width` for the
+    column's minimum width)."""
+    cell = text(name)
+    if detail:
+        cell.append("\n")
+        cell.append_text(text(detail, style="italic"))
+    cell.append("\n")
+    cell.append_text(text(asset_id + (f" {mark}" if mark else ""), style="dim"))
+    return cell
+
+
+def id_width(ids: Iterable[str], reserve: int, extra: int = 0) -> int:
+    """Minimum width of a column holding ids: the longest id (+extra), unless the terminal leaves less than
+    that once `reserve` columns are kept for the rest of the table (then the longest ids fold)."""
+    widest = max((len(i) + extra for i in ids), default=8)
+    return max(8, min(widest, console.width - reserve))
 
 
 def echo(text: object = "", *, err: bool = False) -> None:

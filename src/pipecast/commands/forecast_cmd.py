@@ -28,6 +28,8 @@ from pipecast.commands.common import (
     context_db,
     echo_json,
     err_console,
+    id_width,
+    name_and_id,
     text,
 )
 
@@ -112,14 +114,6 @@ def _with_progress(work: Callable[[Callable[[int], None] | None], Forecast], *, 
         return work(lambda n: bar.advance(task, n))
 
 
-def _candidate(name: str, asset_id: str, stale: bool) -> Text:
-    """A candidate cell: the name (wraps at spaces), then the id on its own line, never broken."""
-    cell = text(name)
-    cell.append("\n")
-    cell.append_text(text(asset_id + (f" {STALE_MARK}" if stale else ""), style="dim"))
-    return cell
-
-
 def show_forecast(result: Forecast, goal: Target | None) -> None:
     """Readable tables: per-year outlook, target check, top candidates, assumptions, then the warnings."""
     data_note = f", data as of {result.data_as_of}" if result.data_as_of else ""
@@ -158,9 +152,8 @@ def _show_target(result: Forecast, goal: Target) -> None:
     shown = check.contributors[:10]
     top = Table(title="Candidates that carry the target (leave-one-out)")
     # Ids are never broken: the column is at least as wide as the longest id (names wrap at spaces).
-    widest = max((len(c.asset_id) + len(STALE_MARK) + 1 for c in shown), default=10)
-    room = console.width - OTHER_COLUMNS_WIDTH  # ids longer than this fold; shorter ones never break
-    top.add_column("candidate / id", overflow="fold", min_width=max(10, min(widest, room)))
+    width = id_width((c.asset_id for c in shown), reserve=OTHER_COLUMNS_WIDTH, extra=len(STALE_MARK) + 1)
+    top.add_column("candidate / id", overflow="fold", min_width=width)
     top.add_column("phase", no_wrap=True)
     top.add_column(f"P(approved\n{goal.first_year}-{goal.last_year})", justify="right", no_wrap=True)
     top.add_column(f"adds to\nP(>={goal.low} every\nyear)", justify="right", no_wrap=True)
@@ -168,7 +161,7 @@ def _show_target(result: Forecast, goal: Target) -> None:
     for c in shown:
         stale = c.asset_id in result.stale_ids
         marked = marked or stale
-        top.add_row(_candidate(c.name, c.asset_id, stale), c.phase, f"{c.expected_in_range:.1%}",
+        top.add_row(name_and_id(c.name, c.asset_id, STALE_MARK if stale else ""), c.phase, f"{c.expected_in_range:.1%}",
                     f"{c.delta_probability:+.1%}")
     console.print(top)
     if result.stale_ids:

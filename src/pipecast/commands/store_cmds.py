@@ -23,7 +23,17 @@ import typer
 from rich.table import Table
 
 from pipecast import clock
-from pipecast.commands.common import AsOfOption, JsonOption, console, context_db, echo, echo_json, parse_date_option
+from pipecast.commands.common import (
+    AsOfOption,
+    JsonOption,
+    console,
+    context_db,
+    echo,
+    echo_json,
+    id_width,
+    name_and_id,
+    parse_date_option,
+)
 from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, parse_phase, sponsors
 from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset, load_organisations
@@ -296,20 +306,21 @@ def export_command(
     echo(f"Wrote {len(assets)} asset(s){suffix} to {path}")
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def _assets_table(assets: list[Asset], title: str = "") -> Table:
     table = Table(title=title or None, show_lines=False)
-    table.add_column("id", overflow="fold")
-    table.add_column("name", overflow="fold")
-    table.add_column("sponsor")
-    table.add_column("phase", no_wrap=True, min_width=12)
-    table.add_column("since", no_wrap=True, min_width=10)
-    table.add_column("count", justify="right")
+    # The id sits under the name on a line of its own and is never broken; names and sponsors wrap, uncut.
+    # A narrow terminal gets the sponsor in the same cell (name, sponsor, id) so that the other columns fit.
+    stacked = console.width < 100
+    table.add_column("name / sponsor / id" if stacked else "name / id", overflow="fold",
+                     min_width=id_width((a.id for a in assets), reserve=36 if stacked else 56))
+    if not stacked:
+        table.add_column("sponsor", overflow="fold")
+    table.add_column("phase", no_wrap=True)
+    table.add_column("since", no_wrap=True)
+    table.add_column("count", justify="right", no_wrap=True)
     for asset in assets:
-        table.add_row(asset.id, _clip(asset.name, 40), _clip(asset.sponsor, 28), asset.phase.value,
+        cell = name_and_id(asset.name, asset.id, detail=asset.sponsor if stacked else "")
+        table.add_row(cell, *([] if stacked else [asset.sponsor]), asset.phase.value,
                       asset.phase_start.isoformat(), str(asset.count))
     return table
 

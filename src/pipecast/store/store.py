@@ -163,8 +163,6 @@ class Store:
         if isinstance(exc, IntegrityError) and ("UNIQUE" in text or "duplicate key" in text):
             return (f"database {self.display_url}: nothing written: the same rows were written at the same time "
                     f"by another import (run it again: it will add what is still new) ({text})")
-        if "append-only" in text:
-            return f"database {self.display_url}: nothing written: {text}"
         return f"database {self.display_url}: nothing written: {text}"
 
     # ---- writing

@@ -17,7 +17,7 @@ from pipecast.domain import Phase
 from pipecast.engines.exact import year_windows
 from pipecast.engines.timing import sum_of_durations
 from pipecast.errors import InputError
-from pipecast.rates import RateSet
+from pipecast.rates import RateRow, RateSet
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,18 @@ class Entrants:
             raise InputError("entry window ends before it starts", field="until", expected="a date after 'from'")
 
 
+def _approval_masses(rows: Sequence[RateRow], horizon: int) -> np.ndarray:
+    """Daily masses of the time from entry to approval, with the exact engine's day conventions.
+
+    The entered phase ends on day floor(D) (as for a candidate seen on its first day), each later
+    phase adds round(D'): the same rounding as `timing.approval_year_probabilities` with elapsed 0.
+    """
+    survival = rows[0].duration.survival_days(np.arange(horizon + 1, dtype=float))
+    first = survival[:-1] - survival[1:]
+    later = sum_of_durations([r.duration for r in rows[1:]], horizon)
+    return np.convolve(first, later)[:horizon]
+
+
 def entrant_year_means(
     entrants: Sequence[Entrants], rates: RateSet, as_of: dt.date, years: Sequence[int]
 ) -> np.ndarray:
@@ -55,7 +67,7 @@ def entrant_year_means(
             continue
         rows = rates.profile(item.phase, item.therapeutic_area, item.modality)
         q = math.prod(r.p_success for r in rows)
-        masses = sum_of_durations([r.duration for r in rows], horizon)
+        masses = _approval_masses(rows, horizon)
         first = max((item.start - as_of).days, 0)
         last = min((item.end - as_of).days + 1, horizon)  # entry days first..last-1
         if last <= first:

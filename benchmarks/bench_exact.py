@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -65,7 +66,7 @@ def plain_monte_carlo(portfolio: Portfolio, rates: RateSet, years: list[int], pa
     return totals / paths
 
 
-def run() -> list[dict]:
+def run() -> list[dict[str, Any]]:
     from pipecast.synthetic import synthetic_portfolio
 
     rates = bundled_rate_set("global")

@@ -84,11 +84,12 @@ def run() -> list[dict[str, Any]]:
         tracemalloc.stop()
     rows.append(_row("peak memory, 2k candidates, 20,000 paths", peaks[1], "MiB", peaks[0]))
     try:
-        from dask.distributed import Client, LocalCluster
+        import dask.distributed
     except ImportError:
         return rows
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    with cluster, Client(cluster) as client:
+    distributed: Any = dask.distributed  # untyped library
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
         simulate(portfolio, rates, YEARS, paths=256, seed=1, target=target, engine="dask", scheduler=client)
         start = time.perf_counter()
         simulate(portfolio, rates, YEARS, paths=8192, seed=1, target=target, engine="dask",

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from pipecast.domain import Asset, Phase, PhaseEvent, UnknownPhaseError, parse_phase
-from pipecast.errors import TargetError
+from pipecast.domain import Asset, Phase, PhaseEvent, parse_phase
+from pipecast.errors import TargetError, UnknownPhaseError
 from pipecast.targets import parse_target, parse_years
 
 
@@ -56,9 +56,12 @@ def test_as_of_hides_events_dated_or_recorded_later() -> None:
     asset = Asset("a", "A", history)
     assert asset.as_of(dt.date(2019, 12, 31)) is None
     view = asset.as_of(dt.date(2022, 3, 1))
-    assert view is not None and view.phase is Phase.PHASE2  # phase 3 happened but was not yet known
+    assert view is not None
+    assert view.phase is Phase.PHASE2
     view = asset.as_of(dt.date(2022, 6, 1))
-    assert view is not None and view.phase is Phase.PHASE3 and view.phase_start == dt.date(2022, 1, 1)
+    assert view is not None
+    assert view.phase is Phase.PHASE3
+    assert view.phase_start == dt.date(2022, 1, 1)
     assert asset.as_of(dt.date(2030, 1, 1)) is asset
 
 

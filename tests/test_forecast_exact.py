@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -32,7 +34,7 @@ TABLE = {
 }
 
 
-def rate_set(table=TABLE) -> RateSet:
+def rate_set(table: Mapping[Phase, tuple[float, float, float]] = TABLE) -> RateSet:
     return RateSet("test", tuple(RateRow(p, s, Duration(m, q)) for p, (s, m, q) in table.items()))
 
 
@@ -227,6 +229,14 @@ def test_target_check_per_year_equals_pmf_sums() -> None:
     assert check.all_years_at_least_low == pytest.approx(
         probability_at_least_one_each_year(expanded, np.ones(len(expanded), dtype=int)), abs=1e-12
     )
-    # Every listed contributor really raises the probability, and removing it is what is reported.
-    assert all(c.delta_probability >= 0 for c in check.contributors)
+    # Each contributor's delta is P(floor) minus P(floor) recomputed without one of its candidates.
+    for c in check.contributors:
+        fewer = [
+            dataclasses.replace(a, count=a.count - 1) if a.id == c.asset_id else a
+            for a in assets
+            if a.id != c.asset_id or a.count > 1
+        ]
+        again = forecast_portfolio(Portfolio.of(fewer, AS_OF), rate_set(), YEARS).check(target)
+        assert c.delta_probability == pytest.approx(check.all_years_at_least_low - again.all_years_at_least_low,
+                                                    abs=1e-12)
     assert check.all_years_in_band <= min(check.per_year_in_band.values()) + 1e-12

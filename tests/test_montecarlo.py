@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from pipecast.domain import Asset, Phase, PhaseEvent, Portfolio
-from pipecast.errors import EngineError, InputError, MissingExtraError
 from pipecast.engines.exact import forecast_portfolio
 from pipecast.engines.montecarlo import Correlation, MonteCarloForecast, simulate
+from pipecast.errors import EngineError, InputError, MissingExtraError
 from pipecast.loading.rates import bundled_rate_set
 from pipecast.synthetic import synthetic_portfolio
 from pipecast.targets import parse_target
@@ -39,7 +39,9 @@ def test_agrees_with_exact_engine(portfolio: Portfolio) -> None:
     target = parse_target("2027-2030:2+")
     exact = forecast_portfolio(portfolio, RATES, YEARS)
     mc = simulate(portfolio, RATES, YEARS, paths=n, seed=11, target=target)
-    assert isinstance(mc, MonteCarloForecast) and mc.method == "montecarlo"
+    assert isinstance(mc, MonteCarloForecast)
+    assert mc.method == "montecarlo"
+    assert mc.mc_error is not None
     for e, m, err in zip(exact.outlooks, mc.outlooks, mc.mc_error["years"], strict=True):
         assert e.observed == m.observed
         size = max(len(e.pmf), len(m.pmf))
@@ -63,7 +65,8 @@ def test_agrees_with_exact_engine(portfolio: Portfolio) -> None:
         if c.asset_id in exact_delta:
             assert abs(c.delta_probability - exact_delta[c.asset_id]) <= _bound(abs(exact_delta[c.asset_id]), n)
     data = mc.to_json(target)
-    assert "mc_error" in data["target"] and "mc_error" in data["years"][0]
+    assert "mc_error" in data["target"]
+    assert "mc_error" in data["years"][0]
 
 
 def test_same_seed_same_numbers_whatever_the_chunking(portfolio: Portfolio) -> None:
@@ -75,6 +78,8 @@ def test_same_seed_same_numbers_whatever_the_chunking(portfolio: Portfolio) -> N
     for other in runs[1:]:
         assert all(a == b for a, b in zip(runs[0].histograms, other.histograms, strict=True))
         assert np.array_equal(runs[0].probabilities, other.probabilities)
+        assert runs[0].path_counts is not None
+        assert other.path_counts is not None
         assert np.array_equal(runs[0].path_counts, other.path_counts)
         assert runs[0].check(target) == other.check(target)
     different = simulate(portfolio, RATES, YEARS, paths=1000, seed=6, target=target)
@@ -85,7 +90,8 @@ def test_path_prefix_is_stable(portfolio: Portfolio) -> None:
     """Paths 0..n-1 are the same whether n or more paths are drawn (counter-based blocks)."""
     short = simulate(portfolio, RATES, YEARS, paths=100, seed=2, keep_paths=True)
     long = simulate(portfolio, RATES, YEARS, paths=300, seed=2, keep_paths=True)
-    assert short.path_counts is not None and long.path_counts is not None
+    assert short.path_counts is not None
+    assert long.path_counts is not None
     assert np.array_equal(short.path_counts, long.path_counts[:100])
 
 
@@ -148,7 +154,8 @@ def test_copula_widens_variance_keeps_mean(portfolio: Portfolio) -> None:
     corr = simulate(
         portfolio, RATES, YEARS, paths=n, seed=1, keep_paths=True, correlation=Correlation(rho={"all": 0.5})
     )
-    assert indep.path_counts is not None and corr.path_counts is not None
+    assert indep.path_counts is not None
+    assert corr.path_counts is not None
     for j in range(len(YEARS)):
         a, b = indep.path_counts[:, j].astype(float), corr.path_counts[:, j].astype(float)
         if a.var() == 0:

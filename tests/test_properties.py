@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipecast.domain import Phase, UnknownPhaseError, parse_phase
+from pipecast.domain import Phase, parse_phase
 from pipecast.engines import poisson_binomial
 from pipecast.engines.joint import probability_all_years_in_band
+from pipecast.errors import UnknownPhaseError
 from pipecast.rates import Duration
 from pipecast.tabular import parse_date
 

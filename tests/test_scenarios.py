@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent
-from pipecast.errors import InputError
 from pipecast.engines.montecarlo import Entrants, entrant_year_means
+from pipecast.errors import InputError
 from pipecast.loading.rates import bundled_rate_set
 from pipecast.loading.scenarios import compare, load_scenario, solve
 from pipecast.rates import Duration, RateRow, RateSet
@@ -86,14 +86,16 @@ def test_solver_finds_known_answer() -> None:
         target, 0.8, "new_filed_per_year", (0.0, 10.0), assets=assets, as_of=as_of,
         rates=instant_rates(1.0), paths=4000, seed=2, tolerance=0.01,
     )
-    assert result.reached and result.value is not None
+    assert result.reached
+    assert result.value is not None
     assert abs(result.value - answer) < 0.15
     assert result.monotone
     unreachable = solve(
         target, 0.8, "new_filed_per_year", (0.0, 0.5), assets=assets, as_of=as_of,
         rates=instant_rates(1.0), paths=2000, seed=2,
     )
-    assert not unreachable.reached and unreachable.value is None
+    assert not unreachable.reached
+    assert unreachable.value is None
     assert "no value of new_filed_per_year within 0..0.5" in unreachable.message
 
 
@@ -150,7 +152,8 @@ def test_unknown_candidate_ids(tmp_path: Path) -> None:
         scenario = load_scenario(path)
         with pytest.raises(InputError) as info:
             apply(scenario, assets, bundled_rate_set("china"), AS_OF, 2030)
-        assert "ids.yaml" in str(info.value) and "no-such-id" in str(info.value)
+        assert "ids.yaml" in str(info.value)
+        assert "no-such-id" in str(info.value)
 
 
 def test_discontinue_and_in_license_keep_positions() -> None:
@@ -159,7 +162,8 @@ def test_discontinue_and_in_license_keep_positions() -> None:
         {"id": "lic", "phase": "phase3", "date": "2025-01-01"}]}}
     portfolio, _, _, _ = apply(parse_scenario(doc), assets, bundled_rate_set("china"), AS_OF, 2030)
     ids = [a.id for a in portfolio.assets]
-    assert ids[-1] == "lic" and ids[3] == assets[3].id
+    assert ids[-1] == "lic"
+    assert ids[3] == assets[3].id
     assert portfolio.assets[3].phase is Phase.DISCONTINUED
 
 

@@ -9,6 +9,8 @@ single-asset biotechs). They are not estimates of any real pipeline.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +60,7 @@ MONTHS_IN_PHASE: dict[Phase, float] = {
 }
 
 
-def _pick(rng: np.random.Generator, shares: dict, n: int) -> list:
+def _pick(rng: np.random.Generator, shares: Mapping[Any, float], n: int) -> list[Any]:
     keys = list(shares)
     p = np.array([shares[k] for k in keys], dtype=float)
     return [keys[i] for i in rng.choice(len(keys), size=n, p=p / p.sum())]
@@ -101,5 +103,5 @@ def synthetic_assets(
     return assets
 
 
-def synthetic_portfolio(n: int, *, seed: int = 0, as_of: dt.date = dt.date(2025, 11, 1), **kwargs) -> Portfolio:
+def synthetic_portfolio(n: int, *, seed: int = 0, as_of: dt.date = dt.date(2025, 11, 1), **kwargs: Any) -> Portfolio:
     return Portfolio.of(synthetic_assets(n, seed=seed, as_of=as_of, **kwargs), as_of, label=f"synthetic {n}")

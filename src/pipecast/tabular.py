@@ -6,6 +6,7 @@ file, row (as a spreadsheet user counts it, header = row 1), column and what was
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import itertools
@@ -211,6 +212,15 @@ def open_table(
     With `notes=None` each of these notes is an InputError instead: nothing is done without saying so.
     """
     where, header, records = open_source(path, sheet=sheet, notes=notes)
+    try:
+        _check_required(where, header, required, optional)
+    except BaseException:
+        close_on_error(records)
+        raise
+    return where, header, table_rows(where, header, records)
+
+
+def _check_required(where: str, header: list[str], required: Sequence[str], optional: Sequence[str]) -> None:
     if not header:
         raise InputError("file is empty", file=where, expected=f"a header row with {', '.join(required)}")
     check_header(header, where)
@@ -223,7 +233,6 @@ def open_table(
             expected=f"a header with {', '.join(required)}"
             + (f" and optionally {', '.join(optional)}" if optional else ""),
         )
-    return where, header, table_rows(where, header, records)
 
 
 def read_table(
@@ -239,27 +248,42 @@ def read_table(
 
 
 def table_rows(where: str, header: list[str], records: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
-    """Records as Rows, skipping blank ones; a record with more non-empty fields than the header is an error."""
+    """Records as Rows, skipping blank ones; a record with more non-empty fields than the header is an error.
+
+    Closing this stream closes `records` (and the file it reads).
+    """
     width = len(header)
-    for number, record in records:
-        if not any(v.strip() for v in record):
-            continue
-        if len(record) < width and any("\n" in v for v in record):
-            raise InputError(
-                "malformed CSV: a quoted value is never closed",
-                file=where,
-                row=number,
-                expected='a closing " for every opening "',
-            )
-        if len(record) > width and any(v.strip() for v in record[width:]):
-            raise InputError(
-                f"{len(record)} fields but the header has {width}",
-                file=where,
-                row=number,
-                expected="one value per header column (quote values that contain commas)",
-            )
-        values = {h: (record[i] if i < len(record) else "") for i, h in enumerate(header) if h}
-        yield Row(where, number, values)
+    try:
+        for number, record in records:
+            if not any(v.strip() for v in record):
+                continue
+            if len(record) < width and any("\n" in v for v in record):
+                raise InputError(
+                    "malformed CSV: a quoted value is never closed",
+                    file=where,
+                    row=number,
+                    expected='a closing " for every opening "',
+                )
+            if len(record) > width and any(v.strip() for v in record[width:]):
+                raise InputError(
+                    f"{len(record)} fields but the header has {width}",
+                    file=where,
+                    row=number,
+                    expected="one value per header column (quote values that contain commas)",
+                )
+            values = {h: (record[i] if i < len(record) else "") for i, h in enumerate(header) if h}
+            yield Row(where, number, values)
+    finally:
+        close_on_error(records)
+
+
+@contextlib.contextmanager
+def closing_rows(rows: Iterator[Row]) -> Iterator[Iterator[Row]]:
+    """`with closing_rows(rows) as rows:` closes the stream (and its file) however the block ends."""
+    try:
+        yield rows
+    finally:
+        close_on_error(rows)
 
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -284,17 +308,17 @@ def _read_csv(path: Path, notes: list[Note] | None) -> tuple[list[str], Iterator
 
 def _csv_records(path: Path, separator: str) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     name = str(path)
-    handle = path.open(encoding="utf-8-sig", newline="")
-    reader = csv.reader(handle, delimiter=separator)
-    try:
-        header = [h.strip() for h in next(reader)]
-    except csv.Error as exc:
-        handle.close()
-        raise InputError(f"malformed CSV: {exc}", file=name, row=1) from None
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        try:
+            header = [h.strip() for h in next(csv.reader(handle, delimiter=separator))]
+        except csv.Error as exc:
+            raise InputError(f"malformed CSV: {exc}", file=name, row=1) from None
 
     def records() -> Iterator[tuple[int, list[str]]]:
-        with handle:
+        with path.open(encoding="utf-8-sig", newline="") as stream:  # opened when the first row is asked for
+            reader = csv.reader(stream, delimiter=separator)
             try:
+                next(reader)  # the header, read above
                 for record in reader:
                     yield reader.line_num, record
             except csv.Error as exc:
@@ -305,6 +329,13 @@ def _csv_records(path: Path, separator: str) -> tuple[list[str], Iterator[tuple[
                 ) from None
 
     return header, records()
+
+
+def close_on_error(records: Iterator[Any]) -> None:
+    """Close a record stream (and the file it holds open), e.g. when its header is refused."""
+    close = getattr(records, "close", None)
+    if close is not None:
+        close()
 
 
 def _read_xlsx(
@@ -319,6 +350,26 @@ def _read_xlsx(
         formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for a broken file
         raise InputError(f"cannot read as XLSX: {exc}", file=name) from None
+    try:
+        title, where, pairs, merges = _pick_sheet(name, values, formulas, sheet, notes)
+    except BaseException:
+        values.close()
+        formulas.close()
+        raise
+    numbered = _xlsx_records(title, where, pairs, merges, closing=(values, formulas))
+    header: list[str] = []
+    for _, record in numbered:
+        header = [h.strip() for h in record]
+        break
+    while header and not header[-1]:
+        header.pop()
+    return where, header, numbered
+
+
+def _pick_sheet(
+    name: str, values: Any, formulas: Any, sheet: str | None, notes: list[Note] | None
+) -> tuple[str, str, Iterator[tuple[Sequence[object], Sequence[object]]], list[tuple[str, int, int, int, int]]]:
+    """(sheet title, where, paired value/formula rows, merged ranges) of the sheet to read."""
     titles = [ws.title for ws in values.worksheets]
     if sheet is None:
         title = titles[0]
@@ -344,18 +395,22 @@ def _read_xlsx(
         ws.reset_dimensions()  # trust the cells, not a writer's <dimension>
     pairs = itertools.zip_longest(value_sheet.iter_rows(values_only=True),
                                   formula_sheet.iter_rows(values_only=True), fillvalue=())
-    numbered = _xlsx_records(title, where, pairs, merges)
-    header: list[str] = []
-    for number, record in numbered:
-        header = [h.strip() for h in record]
-        assert number == 1
-        break
-    while header and not header[-1]:
-        header.pop()
-    return where, header, numbered
+    return title, where, pairs, merges
 
 
 def _xlsx_records(
+    title: str, where: str, pairs: Iterator[tuple[Sequence[object], Sequence[object]]],
+    merges: list[tuple[str, int, int, int, int]], *, closing: Sequence[Any],
+) -> Iterator[tuple[int, list[str]]]:
+    """Numbered records with merged ranges filled; the workbooks in `closing` are closed when it ends."""
+    try:
+        yield from _filled(title, where, pairs, merges)
+    finally:
+        for book in closing:
+            book.close()
+
+
+def _filled(
     title: str, where: str, pairs: Iterator[tuple[Sequence[object], Sequence[object]]],
     merges: list[tuple[str, int, int, int, int]],
 ) -> Iterator[tuple[int, list[str]]]:

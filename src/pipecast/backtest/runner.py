@@ -204,5 +204,8 @@ def backtest_range(
 def _year_summary(pmf: np.ndarray) -> dict[str, Any]:
     from pipecast.backtest.scores import central_interval, expected_value
 
-    lo, hi = central_interval(list(pmf), 0.8)
-    return {"expected": expected_value(list(pmf)), "interval_80": [lo, hi]}
+    values = list(pmf)
+    out: dict[str, Any] = {"expected": expected_value(values)}
+    for level in (0.5, 0.8, 0.95):
+        out[f"interval_{round(level * 100)}"] = list(central_interval(values, level))
+    return out

@@ -32,6 +32,7 @@ from pipecast.commands.common import (
     name_and_id,
     text,
 )
+from pipecast.settings import setting
 
 if TYPE_CHECKING:
     from pipecast.engines.result import Forecast
@@ -81,7 +82,7 @@ def forecast(
     With --target, also the probability the target is met in every one of its years (the forecast years are
     extended to cover it), who carries it, and the share of it resting on stale candidates (P(target met)
     minus P(target met) recomputed without the candidates `pipecast check` flags stale). A warning says when
-    the as-of date is more than 90 days (PIPECAST_STALE_DAYS) past the latest dated event or fact used.
+    the as-of date is more than {stale_days} days ({stale_env}) past the latest dated event or fact used.
     --paths, --seed, --engine, --scheduler, --rho, --review-sigma and --sponsor-stop need --method montecarlo.
 
     Example: pipecast forecast --assets ASSETS.csv --rates RATES.csv --as-of 2025-11-01 --years 2025-2031 --json
@@ -189,6 +190,10 @@ def _show_rates(result: Forecast) -> None:
                           f"{row.duration.p90_months:.1f}", row.source)
     console.print(rates)
     console.print(f"Every rate row and its full source: {rate_set.origin or rate_set.name}, the report, or --json.")
+
+
+forecast.__doc__ = (forecast.__doc__ or "").replace("{stale_days}", setting("stale_days").default).replace(
+    "{stale_env}", setting("stale_days").env)
 
 
 def register(app: typer.Typer) -> None:

@@ -46,14 +46,15 @@ class DaskBackend:
 
     def __init__(self, scheduler: Any = None) -> None:
         try:
-            from dask.distributed import Client
+            import dask.distributed
         except ImportError:
             raise MissingExtraError("dask", "dask") from None
+        distributed: Any = dask.distributed  # untyped library
+        Client = distributed.Client
         self._own: list[Any] = []
+        self.client: Any
         if scheduler is None or scheduler == "local":
-            from dask.distributed import LocalCluster
-
-            cluster = LocalCluster(
+            cluster = distributed.LocalCluster(
                 n_workers=max(1, min(os.cpu_count() or 1, 8)),
                 threads_per_worker=1,
                 processes=True,
@@ -106,7 +107,7 @@ class JaxBackend:
             import jax  # noqa: F401
         except ImportError:
             raise MissingExtraError("jax", "jax") from None
-        self._kernels: dict[tuple, Any] = {}
+        self._kernels: dict[tuple[bool, bool], Any] = {}
 
     def run(self, plan: Plan, chunks: Sequence[tuple[int, int]]) -> list[Tallies]:
         return [run_blocks(plan, first, stop, tally=self.tally) for first, stop in chunks]
@@ -119,7 +120,7 @@ class JaxBackend:
         import jax.numpy as jnp
         from jax.scipy.special import ndtri
 
-        def kernel(u, table, last, bin_year, level, latent, residual):
+        def kernel(u: Any, table: Any, last: Any, bin_year: Any, level: Any, latent: Any, residual: Any) -> Any:
             if levels:
                 t = jnp.transpose(table[level], (1, 0, 2))  # (N, W, Yb)
                 lim = last[:, level]  # (N, W)

@@ -12,7 +12,7 @@ from pipecast.domain import Asset, Phase, Portfolio
 from pipecast.engines.result import Forecast
 from pipecast.engines.timing import Profile, YearWindows, approval_year_probabilities
 from pipecast.errors import InputError
-from pipecast.rates import RateSet
+from pipecast.rates import RateRow, RateSet
 
 #: Forecast years run from FIRST_YEAR to LAST_YEAR (dates hold years up to 9999; durations reach past them).
 FIRST_YEAR, LAST_YEAR = 1900, 9000
@@ -74,8 +74,8 @@ def candidate_year_matrix(
     p_approval = np.zeros(n)
     year_index = {y: j for j, y in enumerate(years)}
     windows = year_windows(as_of, years)
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    profile_cache: dict[tuple[Phase, str, str], tuple] = {}
+    groups: dict[tuple[RateRow, ...], list[int]] = defaultdict(list)
+    profile_cache: dict[tuple[Phase, str, str], tuple[RateRow, ...]] = {}
     for i, asset in enumerate(assets):
         phase = asset.phase
         if phase is Phase.APPROVED:

@@ -86,7 +86,7 @@ def _capped_convolution(a: np.ndarray, b: np.ndarray, cap: int) -> np.ndarray:
         full = np.concatenate([head, top], axis=axis)
     full = np.clip(full, 0.0, None)
     # Squaring doubles a relative error in the total mass; both inputs are distributions (mass 1).
-    return full / full.sum()
+    return np.asarray(full / full.sum())
 
 
 def _shift(dist: np.ndarray, axis: int, cap: int) -> np.ndarray:

@@ -70,7 +70,7 @@ def _tree(p: np.ndarray) -> np.ndarray:
             product = product[:, :, :out_length]
         polys = product
     pmf = np.clip(polys[:, 0, : n + 1], 0.0, None)
-    return pmf / pmf.sum(axis=1, keepdims=True)
+    return np.asarray(pmf / pmf.sum(axis=1, keepdims=True))
 
 
 def count_distributions(probabilities: np.ndarray, counts: np.ndarray | None = None) -> list[tuple[int, np.ndarray]]:

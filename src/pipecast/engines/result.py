@@ -12,6 +12,7 @@ import numpy as np
 from pipecast.domain import Asset, Phase
 from pipecast.engines.joint import probability_all_years_in_band
 from pipecast.engines.poibin import count_distributions
+from pipecast.errors import EngineError
 from pipecast.rates import RateSet
 from pipecast.targets import Target
 
@@ -117,7 +118,14 @@ class Forecast:
         return counts
 
     def _columns(self, target: Target) -> list[int]:
-        return [self.years.index(y) for y in target.years if y in self.years]
+        """Forecast-year columns of the target's years; a target is never judged on a subset of them."""
+        missing = [y for y in target.years if y not in self.years]
+        if missing:
+            raise EngineError(
+                f"target {target} has years outside this forecast ({', '.join(map(str, missing))}); "
+                f"forecast {target.first_year}-{target.last_year} at least"
+            )
+        return [self.years.index(y) for y in target.years]
 
     def check(self, target: Target, top: int = TOP_CONTRIBUTORS) -> TargetCheck:
         """Probability that the target is met each year and over its whole range, with who carries it."""

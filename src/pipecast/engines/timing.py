@@ -75,7 +75,7 @@ class YearWindows:
         r = np.arange(n)[:, None]
         hi = np.clip(self.ends[None, :] - r, 0, n)
         lo = np.clip(self.starts[None, :] - r, 0, n)
-        return cumulative[hi] - cumulative[lo]
+        return np.asarray(cumulative[hi] - cumulative[lo])
 
 
 def approval_year_probabilities(

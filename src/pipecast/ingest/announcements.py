@@ -64,7 +64,7 @@ from pipecast.ingest.template import (
     unresolved_note,
 )
 from pipecast.store import Store
-from pipecast.tabular import Note, Row, open_table
+from pipecast.tabular import Note, Row, closing_rows, open_table
 
 ANNOUNCEMENT_COLUMNS = ("drug", "event", "date", "source_url", "source_title")
 ANNOUNCEMENT_OPTIONAL = ("indication", "sponsor", "note", "source_date", "recorded")
@@ -187,9 +187,10 @@ def iter_announcements(
     file = Path(path)
     where, _, rows = open_table(file, ANNOUNCEMENT_COLUMNS, ANNOUNCEMENT_OPTIONAL, sheet=sheet, notes=notes)
     empty = True
-    for row in rows:
-        empty = False
-        yield _announcement(row, today)
+    with closing_rows(rows) as stream:
+        for row in stream:
+            empty = False
+            yield _announcement(row, today)
     if empty:
         raise InputError("no announcements in file", file=where, expected="at least one data row")
 

@@ -24,7 +24,7 @@ from pipecast.domain import (
     parse_phase,
 )
 from pipecast.errors import InputError, UnknownPhaseError
-from pipecast.tabular import Note, Row, open_table, parse_date, read_table
+from pipecast.tabular import Note, Row, closing_rows, open_table, parse_date, read_table
 
 ASSET_COLUMNS = ("id", "name", "sponsor", "modality", "therapeutic_area", "phase", "phase_start")
 ASSET_OPTIONAL = ("count", "indication", "target", "nmpa_class", "jurisdiction", "aliases", "note",
@@ -89,16 +89,17 @@ def load_assets(
     where, _, rows = open_table(path, ASSET_COLUMNS, ASSET_OPTIONAL, sheet=sheet, notes=notes)
     assets: list[Asset] = []
     seen: dict[str, int] = {}
-    for row in rows:
-        asset_id = row.required("id", "a unique candidate id")
-        if asset_id in seen:
-            raise row.error("id", f"duplicate id {asset_id!r} (first on row {seen[asset_id]})", "unique ids")
-        seen[asset_id] = row.number
-        phase = _phase(row)
-        start = row.date("phase_start", not_after=today)
-        assert start is not None
-        event = PhaseEvent(phase, start, _source(row, not_after=today))
-        assets.append(_asset(row, asset_id, (event,)))
+    with closing_rows(rows) as stream:
+        for row in stream:
+            asset_id = row.required("id", "a unique candidate id")
+            if asset_id in seen:
+                raise row.error("id", f"duplicate id {asset_id!r} (first on row {seen[asset_id]})", "unique ids")
+            seen[asset_id] = row.number
+            phase = _phase(row)
+            start = row.date("phase_start", not_after=today)
+            assert start is not None
+            event = PhaseEvent(phase, start, _source(row, not_after=today))
+            assets.append(_asset(row, asset_id, (event,)))
     if not assets:
         raise InputError("no candidates in file", file=where, expected="at least one data row")
     return assets

@@ -21,7 +21,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -34,6 +34,8 @@ from pipecast.tabular import (
     Note,
     Row,
     check_header,
+    close_on_error,
+    closing_rows,
     modified_date,
     notice,
     open_source,
@@ -157,7 +159,11 @@ def open_rows(
     if path.suffix.lower() in XLSX_SUFFIXES:
         where, header, records = open_source(path, sheet=sheet, notes=notes)
         header = [unicodedata.normalize("NFKC", h).strip() for h in header]
-        check_header(header, where, fold_header)
+        try:
+            check_header(header, where, fold_header)
+        except InputError:
+            close_on_error(records)
+            raise
         return where, header, table_rows(where, header, records)
     if sheet is not None:
         open_source(path, sheet=sheet)  # the error for --sheet with a text file
@@ -179,11 +185,15 @@ def open_rows(
         notice(notes, separator_note(name, separator), "a comma-separated file")
     stream = _csv_rows(path, codec, separator, explicit=bool(encoding))
     header = cast(list[str], next(stream))
-    check_header(header, name, fold_header)
+    try:
+        check_header(header, name, fold_header)
+    except InputError:
+        stream.close()
+        raise
     return name, header, cast(Iterator[Row], stream)
 
 
-def _csv_rows(path: Path, codec: str, delimiter: str, *, explicit: bool) -> Iterator[list[str] | Row]:
+def _csv_rows(path: Path, codec: str, delimiter: str, *, explicit: bool) -> Generator[list[str] | Row]:
     """The normalised header (first), then each non-blank row, decoded incrementally."""
     name = str(path)
     with path.open("rb") as raw, io.TextIOWrapper(raw, encoding=codec, newline="") as text:
@@ -380,8 +390,10 @@ def iter_ctr(
     # 登记号 -> first row's number and a 64-bit hash of its cells, packed into one int (see `_ctr_record`):
     # enough to tell exact from conflicting duplicates in ~140 bytes per trial instead of keeping the row.
     seen: dict[str, int] = {}
-    for row in rows:
-        yield from _ctr_record(row, columns, seen, site_map, today=today, when=when, fmt=date_format, file=path.name)
+    with closing_rows(rows) as stream:
+        for row in stream:
+            yield from _ctr_record(row, columns, seen, site_map, today=today, when=when, fmt=date_format,
+                                   file=path.name)
     if site_map:
         for orphan in sorted(set(site_map) - set(seen)):
             yield RowWarning(str(sites), None, "ctr_no", f"sites for {orphan}, which is not in {path.name}")

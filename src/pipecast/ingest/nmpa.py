@@ -23,7 +23,7 @@ from pipecast.domain import Phase, PhaseEvent, Source
 from pipecast.errors import InputError
 from pipecast.ingest.ctr import cell, decode, open_rows, pick_columns, read_date
 from pipecast.ingest.trials import ImportResult, RowWarning
-from pipecast.tabular import Note, Row, modified_date
+from pipecast.tabular import Note, Row, closing_rows, modified_date
 
 NMPA_URL = "https://www.nmpa.gov.cn/datasearch/"
 
@@ -131,12 +131,14 @@ def iter_nmpa(
     if not columns["date"]:
         yield RowWarning(where, None, "批准日期", "no approval-date column: rows are read but give no approved events")
     seen: dict[str, int] = {}
-    for row in rows:
-        warnings: list[RowWarning] = []
-        approval = _approval(row, columns, seen, warnings, today=today, when=when, fmt=date_format, file=path.name)
-        yield from warnings
-        if approval is not None:
-            yield approval
+    with closing_rows(rows) as stream:
+        for row in stream:
+            warnings: list[RowWarning] = []
+            approval = _approval(row, columns, seen, warnings, today=today, when=when, fmt=date_format,
+                                 file=path.name)
+            yield from warnings
+            if approval is not None:
+                yield approval
 
 
 def _approval(

@@ -37,7 +37,7 @@ from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
 from pipecast.ingest.summary import PROGRESS_EVERY, ImportSummary, Progress, guard_memory
 from pipecast.store import Store
-from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Note, Row, open_table, parse_date
+from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Note, Row, closing_rows, open_table, parse_date
 
 #: The fields a spreadsheet column can be mapped to (the ASSETS.csv columns).
 TARGETS: tuple[str, ...] = (
@@ -240,18 +240,19 @@ def iter_template(
     """`read_template` as a stream, reading the file as it goes; the header is checked on the first `next`."""
     file = Path(path)
     where, header, rows = open_table(file, sheet=sheet, notes=notes)
-    missing = [c for c in mapping.columns if c not in header]
-    if missing:
-        raise InputError(
-            f"mapped column(s) {', '.join(repr(c) for c in missing)} not in the file", file=where,
-            row=1, field=missing[0], expected="a header with " + ", ".join(repr(c) for c in header if c),
-        )
     col = {target: column for column, target in mapping.columns.items()}
     seen: dict[str, int] = {}
     empty = True
-    for row in rows:
-        empty = False
-        yield _template_row(row, col, mapping, seen, today)
+    with closing_rows(rows) as stream:
+        missing = [c for c in mapping.columns if c not in header]
+        if missing:
+            raise InputError(
+                f"mapped column(s) {', '.join(repr(c) for c in missing)} not in the file", file=where,
+                row=1, field=missing[0], expected="a header with " + ", ".join(repr(c) for c in header if c),
+            )
+        for row in stream:
+            empty = False
+            yield _template_row(row, col, mapping, seen, today)
     if empty:
         raise InputError("no data rows", file=where,
                          expected="a header row and at least one candidate row")

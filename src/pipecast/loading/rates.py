@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from pipecast.domain import PIPELINE_PHASES, Phase, UnknownPhaseError, parse_phase
-from pipecast.errors import RateSetError
+from pipecast.domain import PIPELINE_PHASES, Phase, parse_phase
+from pipecast.errors import RateSetError, UnknownPhaseError
 from pipecast.rates.rateset import BUNDLED_RATE_SETS, Duration, RateRow, RateSet, rate_key
 from pipecast.tabular import Row, read_table
 

@@ -33,14 +33,16 @@ class _BudgetLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._sizes: dict[int, int] = {}
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             node = super().compose_node(parent, index)
             if self._sizes.get(id(node), 1) > self.max_nodes:
                 raise _OverBudget(event.start_mark)
             return node
         node = super().compose_node(parent, index)
+        if node is None:
+            return None
         size = 1
         if isinstance(node, yaml.SequenceNode):
             size += sum(self._sizes.get(id(child), 1) for child in node.value)

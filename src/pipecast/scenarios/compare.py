@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from pipecast.domain import Asset
-from pipecast.errors import InputError
 from pipecast.engines.montecarlo import MonteCarloForecast, simulate
+from pipecast.errors import InputError
 from pipecast.rates import RateSet
 from pipecast.scenarios.levers import Scenario, apply
 from pipecast.targets import Target

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent, Portfolio, UnknownPhaseError, parse_phase
+from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent, Portfolio, parse_phase
 from pipecast.engines.montecarlo import GROUP_KINDS, Correlation, Entrants
-from pipecast.errors import InputError, PipecastError
+from pipecast.errors import InputError, PipecastError, UnknownPhaseError
 from pipecast.rates import DAYS_PER_MONTH, Duration, RateRow, RateSet
 from pipecast.targets import TARGET_FORM, Target, parse_target
 
@@ -122,14 +122,14 @@ class _Reader:
     def fail(self, key: str, message: str, expected: str) -> InputError:
         return InputError(message, file=self.file, field=key, expected=expected)
 
-    def mapping(self, value: Any, key: str) -> dict:
+    def mapping(self, value: Any, key: str) -> dict[Any, Any]:
         if value is None:
             return {}
         if not isinstance(value, dict):
             raise self.fail(key, f"{key} is {type(value).__name__}", "a mapping of names to values")
         return value
 
-    def keys(self, data: dict, allowed: Sequence[str], key: str) -> None:
+    def keys(self, data: dict[Any, Any], allowed: Sequence[str], key: str) -> None:
         for name in data:
             if name not in allowed:
                 where = f"{key}.{name}" if key else str(name)

@@ -71,6 +71,20 @@ def lever_setter(lever: str) -> Any:
     raise InputError(f"unknown lever {lever!r}", field="--lever", expected=LEVER_FORM)
 
 
+def _check(prob: float, lever: str, bounds: tuple[float, float] | None) -> tuple[float, float]:
+    """The lever's bounds (given or default), after checking them and the probability asked for."""
+    if not 0 < prob < 1:
+        raise InputError(f"probability {prob}", field="--prob", expected="a probability strictly between 0 and 1")
+    low, high = bounds or DEFAULT_BOUNDS.get(lever, ENTRANT_BOUNDS)
+    if not low < high:
+        raise InputError(f"bounds {low}..{high}", field="--bounds", expected="LOW < HIGH")
+    if lever == "success_multiplier" and low <= 0:
+        raise InputError(f"bounds {low}..{high}", field="--bounds", expected="multipliers greater than 0")
+    if lever != "success_multiplier" and low < 0:
+        raise InputError(f"bounds {low}..{high}", field="--bounds", expected="non-negative rates")
+    return low, high
+
+
 def solve(
     target: Target,
     prob: float = 0.8,
@@ -89,16 +103,8 @@ def solve(
     max_evaluations: int = 24,
 ) -> Solution:
     """Bisection for the smallest lever value with P(all target years in band) >= prob."""
-    if not 0 < prob < 1:
-        raise InputError(f"probability {prob}", field="--prob", expected="a probability strictly between 0 and 1")
     setter = lever_setter(lever)
-    low, high = bounds or DEFAULT_BOUNDS.get(lever, ENTRANT_BOUNDS)
-    if not low < high:
-        raise InputError(f"bounds {low}..{high}", field="--bounds", expected="LOW < HIGH")
-    if lever == "success_multiplier" and low <= 0:
-        raise InputError(f"bounds {low}..{high}", field="--bounds", expected="multipliers greater than 0")
-    if lever != "success_multiplier" and low < 0:
-        raise InputError(f"bounds {low}..{high}", field="--bounds", expected="non-negative rates")
+    low, high = _check(prob, lever, bounds)
     tol = tolerance if tolerance is not None else (high - low) / 1000
     scenario = as_scenario(base)
     evaluations: list[tuple[float, float]] = []

@@ -19,10 +19,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from pipecast.store.models import CHAINED_TABLES, Base, HistoryChainRow
+from pipecast.store.money import MONEY_CHAINED_COLUMNS
 from pipecast.store.records import BrokenLink, VerifyReport
 
 #: The columns serialised per table, frozen: a later column must not change the links already written.
@@ -36,6 +37,7 @@ CHAINED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "resolution_actions": ("id", "action", "target_id", "details", "reason", "actor", "created_at", "undoes_id"),
     "asset_redirects": ("id", "action_id", "from_id", "into_id"),
     "event_reassignments": ("id", "action_id", "event_id", "from_asset_id", "to_asset_id"),
+    **MONEY_CHAINED_COLUMNS,
 }
 NEW_ROWS_KEY = "pipecast_new_rows"
 
@@ -121,7 +123,10 @@ def seal(session: Session) -> None:
 
 def chain_all(conn: Connection) -> None:
     """Chain every existing row not yet chained (the migration that introduced the chain)."""
+    present = set(inspect(conn).get_table_names())
     for table in CHAINED_TABLES:
+        if table not in present:  # created by a later migration
+            continue
         t = _table(table)
         chained = {r for (r,) in conn.execute(
             select(HistoryChainRow.row_id).where(HistoryChainRow.table_name == table))}

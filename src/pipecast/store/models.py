@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -254,9 +255,74 @@ class HistoryChainRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class UserRow(Base):
+    """A person or script using the API (migration 0004): role viewer, editor or admin; an editor's org."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'editor', 'admin')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    org_id: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(Text, default="")  # argon2; "" = no password login
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """An API token, stored as its SHA-256 only; revoked by setting `revoked_at`."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class UserSessionRow(Base):
+    """A browser session from `/login`: the SHA-256 of its cookie value and its CSRF token."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditRow(Base):
+    """One write through the API, or a refused attempt: who, when, what changed, from where. Append-only."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_action_client", "action", "client"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10), default="")
+    org_id: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10), default="")
+    path: Mapped[str] = mapped_column(Text, default="")
+    resource: Mapped[str] = mapped_column(String(500), default="")
+    outcome: Mapped[str] = mapped_column(String(20))
+    status: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str] = mapped_column(String(200), default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
 APPEND_ONLY_TABLES = ("phase_events", "facts", "resolution_actions", "asset_redirects", "event_reassignments")
 #: Tables whose rows are chained; for `assets` only the id and creation time (its attributes may change).
-CHAINED_TABLES = ("assets", *APPEND_ONLY_TABLES)
+CHAINED_TABLES = ("assets", *APPEND_ONLY_TABLES, "deals", "funding_events")  # the last two: store/money.py
 
 
 def _refuse(verb: str) -> Callable[[Any, Any, Any], None]:
@@ -266,6 +332,7 @@ def _refuse(verb: str) -> Callable[[Any, Any, Any], None]:
     return listener
 
 
-for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, EventReassignmentRow, HistoryChainRow):
+for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, EventReassignmentRow, HistoryChainRow,
+               AuditRow):
     event.listen(_model, "before_update", _refuse("update"))
     event.listen(_model, "before_delete", _refuse("delete"))

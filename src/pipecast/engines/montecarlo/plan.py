@@ -123,6 +123,44 @@ def _level_rates(rates: RateSet, multiplier: float) -> RateSet:
     return rates if multiplier == 1.0 else rates.adjusted(duration_multiplier={Phase.FILED: float(multiplier)})
 
 
+def _exact_tables(
+    assets: Sequence[Asset], rates: RateSet, as_of: dt.date, span: list[int], years: list[int], levels: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Per shock level the exact year probabilities over `span`; q; and the level-averaged forecast years."""
+    tables = []
+    q = np.zeros(len(assets))
+    exact = np.zeros((len(assets), len(years)))
+    for m in levels:
+        probs, q = candidate_year_matrix(assets, _level_rates(rates, float(m)), as_of, span)
+        tables.append(probs)
+        exact += probs[:, [span.index(y) for y in years]] / len(levels)
+    return tables, q, exact
+
+
+def _copula(
+    assets: Sequence[Asset], rho: dict[str, float], cumulative: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None, list[Group]]:
+    """Phi^-1 of the cumulative tables and the group factors, when any rho is set."""
+    if not rho:
+        return None, None, []
+    from scipy import special
+
+    z = special.ndtri(cumulative).astype(np.float32)
+    groups = []
+    for kind, value in rho.items():
+        index, n_groups = group_index([_attribute(a, kind) for a in assets])
+        groups.append(Group(math.sqrt(value), index, n_groups))
+    return z, np.ascontiguousarray(z[:, :, -1].T), groups
+
+
+def _sponsors(assets: Sequence[Asset], approved: np.ndarray, stop: float) -> tuple[np.ndarray, int]:
+    """Sponsor number per slot (-1: never stops: approved, or no stops at all) and how many sponsors."""
+    if stop <= 0:
+        return np.full(len(assets), -1), 0
+    sponsor, n_sponsors = group_index([a.sponsor or f"\x00{a.id}" for a in assets])
+    return np.where(approved, -1, sponsor), n_sponsors
+
+
 def build_plan(
     portfolio: Portfolio,
     rates: RateSet,
@@ -143,38 +181,17 @@ def build_plan(
     assets = list(portfolio.assets)
     span = list(range(min(min(years), as_of.year), max(years) + 1))
     multipliers = correlation.levels()
-    tables = []
-    q = np.zeros(len(assets))
-    exact = np.zeros((len(assets), len(years)))
-    for m in multipliers:
-        probs, q = candidate_year_matrix(assets, _level_rates(rates, float(m)), as_of, span)
-        tables.append(probs)
-        exact += probs[:, [span.index(y) for y in years]] / len(multipliers)
+    tables, q, exact = _exact_tables(assets, rates, as_of, span, years, multipliers)
     counts = np.array([a.count for a in assets], dtype=np.int64)
     approved = np.array([a.phase is Phase.APPROVED for a in assets], dtype=bool)
-    certain = (exact * counts[:, None])[approved].sum(axis=0).round().astype(np.int64)
     cohort = ~approved & (counts > 1)
-    single = ~approved & (counts == 1)
     cumulative = np.stack([np.minimum(np.cumsum(t, axis=1), 1.0) for t in tables])  # (L, N, Yb)
     cohort_cumulative = np.ascontiguousarray(cumulative[:, cohort, :])
-    cumulative[:, ~single, :] = 0.0
+    cumulative[:, approved | cohort, :] = 0.0  # only single candidates draw against thresholds
     thresholds = np.minimum(np.floor(cumulative * _TWO32), _TWO32 - 1).astype(np.uint32)
-    z = z_last = None
-    groups: list[Group] = []
     rho = correlation.active_rho
-    if rho:
-        from scipy import special
-
-        z = special.ndtri(cumulative).astype(np.float32)
-        z_last = np.ascontiguousarray(z[:, :, -1].T)
-        for kind, value in rho.items():
-            index, n_groups = group_index([_attribute(a, kind) for a in assets])
-            groups.append(Group(math.sqrt(value), index, n_groups))
-    if correlation.sponsor_stop > 0:
-        sponsor, n_sponsors = group_index([a.sponsor or f"\x00{a.id}" for a in assets])
-        sponsor = np.where(approved, -1, sponsor)
-    else:
-        sponsor, n_sponsors = np.full(len(assets), -1), 0
+    z, z_last, groups = _copula(assets, rho, cumulative)
+    sponsor, n_sponsors = _sponsors(assets, approved, correlation.sponsor_stop)
     entrant_mu = np.zeros((len(multipliers), len(years)))
     if entrants:
         for k, m in enumerate(multipliers):
@@ -190,7 +207,7 @@ def build_plan(
         z=z,
         z_last=z_last,
         bin_year=np.array([years.index(y) if y in years else -1 for y in span] + [-1]),
-        certain=certain,
+        certain=(exact * counts[:, None])[approved].sum(axis=0).round().astype(np.int64),
         groups=groups,
         residual=math.sqrt(max(0.0, 1.0 - sum(rho.values()))),
         sponsor=sponsor,

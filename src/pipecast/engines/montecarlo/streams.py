@@ -111,7 +111,7 @@ def _conditional(cumulative: np.ndarray, latent: np.ndarray, residual: float) ->
     with np.errstate(divide="ignore"):
         z = special.ndtri(cumulative)
     if residual == 0:
-        return (latent[:, None] < z).astype(np.float64)
+        return np.asarray((latent[:, None] < z).astype(np.float64))
     return np.asarray(special.ndtr((z - latent[:, None]) / residual))
 
 

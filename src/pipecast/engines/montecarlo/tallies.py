@@ -101,7 +101,8 @@ def tally_numpy(plan: Plan, d: Draws) -> Hits:
         value: np.ndarray = d.u.ravel()[flat]
         tables = plan.thresholds
     else:
-        assert plan.z_last is not None and d.latent is not None
+        assert plan.z_last is not None
+        assert d.latent is not None
         x = normal_from_bits(d.u)
         x *= np.float32(plan.residual)
         x += d.latent
@@ -181,7 +182,7 @@ def _tally_target(
     ok_band = ok_low if plan.target_high is None else ok_low & (sub <= plan.target_high)
     out.target_in_band += ok_band.sum(axis=0)
     out.target_floor += ok_low.sum(axis=0)
-    met_floor = ok_low.all(axis=1)
+    met_floor = np.asarray(ok_low.all(axis=1))
     out.all_in_band += int(ok_band.all(axis=1).sum())
     out.all_floor += int(met_floor.sum())
     # Leave-one-out on the same paths: the target (at least `low` in every year) is lost without one

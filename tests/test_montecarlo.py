@@ -120,6 +120,15 @@ def test_jax_engine_identical(portfolio: Portfolio) -> None:
         b = simulate(portfolio, RATES, YEARS, paths=500, seed=4, correlation=corr, target=target, engine="jax")
         assert all(x == y for x, y in zip(a.histograms, b.histograms, strict=True))
         assert np.array_equal(a.probabilities, b.probabilities)
+    # cohorts are drawn as multinomials before the kernel runs, so they are identical too
+    cohort = Portfolio.of([*portfolio.assets[:20], Asset(
+        "cohort", "cohort", (PhaseEvent(Phase.PHASE3, dt.date(2024, 5, 1)),), sponsor="S1", count=5000
+    )], AS_OF)
+    a = simulate(cohort, RATES, YEARS, paths=500, seed=4, correlation=Correlation(sponsor_stop=0.1), target=target)
+    b = simulate(cohort, RATES, YEARS, paths=500, seed=4, correlation=Correlation(sponsor_stop=0.1), target=target,
+                 engine="jax")
+    assert all(x == y for x, y in zip(a.histograms, b.histograms, strict=True))
+    assert a.check(target) == b.check(target)
     # with the copula, float32 normal quantiles may differ in the last bit: agreement to MC precision
     corr = Correlation(rho={"therapeutic_area": 0.4})
     a = simulate(portfolio, RATES, YEARS, paths=500, seed=4, correlation=corr)

@@ -17,7 +17,7 @@ as 盐酸…/…mesylate removed): 注射用SHR-1210, SHR-1210注射液 and SHR1
 - trials whose title states no phase count as phase 1 when the title names a pharmacokinetic or
   tolerability study (药代/药动/耐受/首次人体/PK), else as phase 2 (an efficacy trial of unstated phase);
 - `novel_only` (the default cohort) keeps drugs whose key holds a development code (letters then
-  at least two digits, e.g. SHR1210, HLX10, BGB3111): NMPA's innovative count is of drugs marketed
+  at least two digits, e.g. SHR1210, HLX10, BGB3111; not a target such as 抗CD20 or IL17): NMPA's innovative count is of drugs marketed
   nowhere before, and an INN-named drug in a Chinese trial is mostly a generic, a biosimilar or an
   import. It is a proxy: coded biosimilars stay in, INN-named novel drugs drop out.
 
@@ -50,7 +50,8 @@ from pipecast.rates import RateSet
 
 CLINICAL = (Phase.PHASE1, Phase.PHASE2, Phase.PHASE3)
 _BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
-_CODE = re.compile(r"[a-z]{1,6}\d{2,}")
+#: A development code: 1-6 letters then 2+ digits, not a target name after 抗 (anti-) and not CD/IL numbers.
+_CODE = re.compile(r"(?<!抗)(?<![a-z])(?!cd\d|il\d)[a-z]{1,6}\d{2,}")
 _PK_TITLE = re.compile(r"药代|药动|耐受|首次人体|人体药代|\bpk\b", re.IGNORECASE)
 _CTR_ID = re.compile(r"^CTR(\d{4})(\d{4,5})$", re.IGNORECASE)
 

@@ -88,7 +88,7 @@ def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
         lo = [v.intervals[0.8][0] for v in values if v is not None and 0.8 in v.intervals]
         hi = [v.intervals[0.8][1] for v in values if v is not None and 0.8 in v.intervals]
         if xs:
-            data.append({"type": "scatter", "x": xs + xs[::-1], "y": hi + lo[::-1], "fill": "toself",
+            data.append({"type": "scatter", "mode": "lines", "x": xs + xs[::-1], "y": hi + lo[::-1], "fill": "toself",
                          "fillcolor": _hex_rgba(colour, 0.12), "line": {"width": 0}, "hoverinfo": "skip",
                          "name": f"{label(name)}: 80% interval", "legendgroup": name, "showlegend": False})
         data.append({"type": "scatter", "mode": "lines+markers", "name": label(name), "legendgroup": name,
@@ -99,6 +99,13 @@ def fan_figure(result: Mapping[str, Any]) -> dict[str, Any]:
                  "x": [x[j] for j, o in enumerate(observed) if o is not None],
                  "y": [o for o in observed if o is not None],
                  "marker": {"color": "#111", "size": 10, "symbol": "diamond"}})
+    rows = result.get("rows") or result.get("years") or []
+    partial = [(str(r["year"]), r["observed_so_far"]) for r in rows
+               if r.get("observed") is None and r.get("observed_so_far")]
+    if partial:
+        data.append({"type": "scatter", "mode": "markers", "name": "observed so far (year not complete)",
+                     "x": [p[0] for p in partial], "y": [p[1] for p in partial],
+                     "marker": {"color": "#111", "size": 10, "symbol": "diamond-open"}})
     return {"data": data, "layout": _layout("Forecast (expected, shaded: 80% interval) against observed counts",
                                             "year", "approvals in the year", category=True)}
 
@@ -232,6 +239,7 @@ def render_page(
     figures = {"fig-fan": fan_figure(result), "fig-coverage": coverage_figure(result), "fig-pit": pit_figure(result)}
     figures_json = json.dumps(figures, ensure_ascii=False, allow_nan=False)
     safe_js = plotly_js.replace("</script", "<\\/script")
+    csp_attribute = html.escape(csp, quote=False).replace('"', "&quot;")
     note_items = "".join(f"<li>{esc(n)}</li>" for n in notes)
     sections = [
         '<section><h2>Forecast against what happened</h2><div id="fig-fan" class="chart"></div>'
@@ -256,7 +264,7 @@ def render_page(
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp_attribute}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<meta name="generator" content="pipecast">',
         f"<title>{esc(title)}</title>",

@@ -26,6 +26,19 @@ FileArg = Annotated[
                    "cder_nme_new_biologic_approvals_1985_2019.csv"),
 ]
 
+HtmlOption = Annotated[
+    Path | None,
+    typer.Option("--html", help="Also write an HTML page (forecast fan, coverage, PIT histogram) to this file; "
+                 "it opens offline."),
+]
+
+FDA_NOTES = (
+    "Scores the FDA filed stage only (NDA/BLA receipt to approval), one agency, a decade of rising approvals.",
+    "Ten years give wide uncertainty: see the Wilson intervals of the coverage.",
+    "The compilation lists only filings that were eventually approved; the model adds the expected "
+    "never-approved filings from a published share (Sacks et al. 2014).",
+)
+
 _YEAR_RANGE = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*$")
 
 
@@ -72,6 +85,7 @@ def fda_nme(
     ] = True,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised PIT draws.")] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
+    html_out: HtmlOption = None,
 ) -> None:
     """Forecast FDA novel approvals per year from the filings pending at a past date (and those that
     arrive later); compare with the approvals that happened, against naive baselines.
@@ -107,6 +121,7 @@ def fda_nme(
             raise InputError(f"year {wanted[0]} is before the as-of date {when}", field="--years",
                              expected=f"years from {when.year} on")
         result = forecast_years(filings, when, wanted, settings, bundled_row, seed)
+        _maybe_html(html_out, result, f"FDA novel approvals: backtest as of {when}", FDA_NOTES)
         if json_output:
             echo_json(result)
         else:
@@ -119,6 +134,8 @@ def fda_nme(
         raise InputError(f"year {as_of_years[-1] + horizon} is after the file's last approvals ({last_year})",
                          field="--as-of-range", expected=f"as-of years up to {last_year - horizon}")
     result = backtest_range(filings, as_of_years, horizon, settings, bundled_row, seed)
+    _maybe_html(html_out, result, f"FDA novel approvals: backtest as of Dec 31 {as_of_range}, "
+                f"{horizon} year(s) ahead", FDA_NOTES)
     if json_output:
         echo_json(result)
     else:
@@ -200,6 +217,198 @@ def _show_range(result: dict[str, Any]) -> None:
                            f"over {timing['filings']} filing-dates."))
 
 
+# ---------------------------------------------------------------------------------------------- html page
+
+
+def render_html(result: dict[str, Any], title: str, notes: tuple[str, ...] | list[str]) -> str:
+    """The backtest page as a string: plotly.js from the installed package, the report's CSS and CSP."""
+    from plotly.offline import get_plotlyjs
+
+    from pipecast.backtest.page import render_page
+    from pipecast.report.style import CSP, CSS, PLOT_SCRIPT
+
+    meta = f"Forecast as of {result.get('as_of') or ', '.join(r['as_of'] for r in result.get('rows', [])[:1])}"
+    if "rows" in result:
+        meta = f"As-of dates {result['rows'][0]['as_of']} to {result['rows'][-1]['as_of']}, {result['horizon']} year(s) ahead"
+    warnings = [f"warning: {w}" for w in result.get("warnings", [])]
+    return render_page(result, title=title, meta=meta, notes=[*warnings, *notes], plotly_js=get_plotlyjs(),
+                       css=CSS, plot_script=PLOT_SCRIPT, csp=CSP)
+
+
+def _maybe_html(path: Path | None, result: dict[str, Any], title: str, notes: tuple[str, ...] | list[str]) -> None:
+    if path is None:
+        return
+    if path.exists() and path.is_dir():
+        raise InputError("is a folder", file=str(path), field="--html", expected="a file name such as backtest.html")
+    if not path.parent.is_dir():
+        raise InputError("folder does not exist", file=str(path), field="--html", expected="a file in an existing folder")
+    page = render_html(result, title, notes)
+    path.write_text(page, encoding="utf-8")
+    console.print(safe(f"wrote {path}"))
+
+
+# ---------------------------------------------------------------------------------------------- china
+
+CHINA_NOTES = (
+    "Registrations are trials, not drugs: one drug per normalised name (brackets, dosage and salt forms removed), "
+    "its phase the highest of its trials; bioequivalence and phase 4 trials, and drugs that have one, are left out.",
+    "The default cohort keeps drugs with a development code in the name (a proxy for 'new anywhere'); coded "
+    "biosimilars stay in and INN-named novel drugs drop out.",
+    "One as-of date and correlated multi-year forecasts: the years are not independent tests.",
+    "The registry list ends in August 2018 and covers only the registrations listed then; imported Class 1 drugs "
+    "tested abroad never enter it.",
+)
+
+
+def china(
+    registry: Annotated[Path, typer.Argument(help="China drug-trial registry list export (CTR ids, drug names, "
+                                             "phase), e.g. ../shared/data/china_ctr_registry_2013_2018/"
+                                             "chinadrugtrials_ctr_2013_2018.csv")],
+    counts: Annotated[Path, typer.Argument(help="NMPA innovative approvals per year: year,value rows, or the shared "
+                                           "China facts table (metric innovative_drug_approvals), e.g. "
+                                           "../shared/data/china_pos/china_pos_facts.csv")],
+    as_of: Annotated[str, typer.Option("--as-of", help="Forecast from this date.")] = "2018-12-31",
+    years: Annotated[str | None, typer.Option("--years", help="Years to forecast, e.g. 2019-2025 (default: the "
+                                              "year after the as-of date to the last year with a count).")] = None,
+    rates: Annotated[str, typer.Option("--rates", help="Rate sets to compare, comma-separated: bundled names, "
+                                       "china_calibrated, or rate files.")] = "global,china,china_calibrated",
+    novel_only: Annotated[bool, typer.Option("--novel-only/--all-drugs", help="Only drugs with a development code "
+                                             "in the name (the proxy for innovative drugs).")] = True,
+    arrivals: Annotated[bool, typer.Option("--arrivals/--no-arrivals", help="Drugs entering trials after the "
+                                           "as-of date (or after the registry's end).")] = True,
+    arrival_trend: Annotated[bool, typer.Option("--arrival-trend/--flat-arrivals", help="Project arrivals on "
+                                                "their trend over the fitted years.")] = True,
+    registry_end: Annotated[str | None, typer.Option("--registry-end", help="Last date the registry list covers "
+                                                     "(default: from SOURCE.txt beside it, else Dec 31 of its "
+                                                     "last CTR year).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised PIT draws.")] = 0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
+    html_out: HtmlOption = None,
+) -> None:
+    """Does a rate set fit China? Forecast NMPA innovative approvals per year from the drugs in registered
+    trials at a past date (and those entering later); compare with the counts, against naive baselines.
+
+    Example: pipecast backtest china REGISTRY.csv COUNTS.csv --as-of 2018-12-31 --years 2019-2025
+    """
+    from pipecast import clock
+    from pipecast.backtest.china import ChinaSettings
+    from pipecast.backtest.china_run import run_china
+    from pipecast.loading.china import load_approval_counts, load_registrations, rate_sets_option
+
+    when = parse_date_option(as_of)
+    assert when is not None
+    rate_sets = rate_sets_option(rates)
+    approval_counts = load_approval_counts(counts)
+    registrations, end = load_registrations(registry, today=clock.today())
+    if registry_end is not None:
+        given = parse_date_option(registry_end, "--registry-end")
+        assert given is not None
+        end = given
+    first = min(r.registered for r in registrations)
+    if when < dt.date(first.year + 1, 12, 31):
+        raise InputError(f"{when} leaves under a complete year of registrations (first {first})", field="--as-of",
+                         expected=f"a date from {first.year + 1}-12-31 on")
+    wanted = _year_range(years, "--years") if years else list(range(when.year + 1, max(approval_counts) + 1))
+    if not wanted or wanted[0] <= when.year - (0 if when.month == 12 and when.day == 31 else 1):
+        raise InputError(f"the years must come after the as-of date {when}", field="--years",
+                         expected=f"years from {when.year + 1} on")
+    settings = ChinaSettings(novel_only=novel_only, arrivals=arrivals, arrival_trend=arrival_trend)
+    result = run_china(registrations, approval_counts, when, wanted, rate_sets, settings, registry_end=end, seed=seed)
+    _maybe_html(html_out, result, f"China: NMPA innovative approvals, backtest as of {when}", CHINA_NOTES)
+    if json_output:
+        echo_json(result)
+        return
+    _show_years(result, "NMPA innovative approvals: expected [80% interval]")
+    _show_scores(result["scores"])
+    pipeline = result["pipeline"]
+    console.print(safe(
+        f"Pipeline known at {result['registry_known_until']}: {pipeline['drugs']} drugs "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(pipeline['by_phase'].items()))}); arrivals fitted on "
+        f"{', '.join(map(str, pipeline['arrival_window'])) or 'no year'}."
+    ))
+    for warning in result["warnings"]:
+        console.print(safe(f"warning: {warning}"))
+
+
+# ---------------------------------------------------------------------------------------------- chongqing
+
+CHONGQING_NOTES = (
+    "Small numbers: a handful of candidates and one to two scored years; a single approval moves every score.",
+    "The history records a phase only where a dated source was found: a candidate can look earlier-stage at the "
+    "as-of date than it was, so the pipeline forecast runs low for reasons of data, not only of rates.",
+    "Named candidates only as known at the as-of date (events dated and recorded on or before it); cohorts "
+    "published later do not exist for the forecaster. No arrivals.",
+)
+
+
+def chongqing(
+    as_of: Annotated[str, typer.Option("--as-of", help="Forecast from this date, e.g. 2024-01-01.")],
+    years: Annotated[str | None, typer.Option("--years", help="Years to forecast (default: the as-of year to the "
+                                              "data set's as-of year).")] = None,
+    rates: Annotated[str, typer.Option("--rates", help="Rate sets to compare, comma-separated.")]
+    = "global,china,china_calibrated",
+    data: Annotated[Path | None, typer.Option("--data", help="A data set folder with dated history (default: the "
+                                              "bundled Chongqing data set).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised PIT draws.")] = 0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
+    html_out: HtmlOption = None,
+) -> None:
+    """Forecast Chongqing's first approvals per year from the bundled history as it stood on a date, and
+    compare with the approvals on record since.
+
+    Example: pipecast backtest chongqing --as-of 2024-01-01
+    """
+    from pipecast import clock
+    from pipecast.backtest.chongqing import run_chongqing
+    from pipecast.loading.china import rate_sets_option
+    from pipecast.loading.history import bundled_dataset_folder, load_history
+
+    when = parse_date_option(as_of)
+    assert when is not None
+    rate_sets = rate_sets_option(rates)
+    assets, data_as_of = load_history(data or bundled_dataset_folder("chongqing"), today=clock.today())
+    if when >= data_as_of:
+        raise InputError(f"{when} is not before the data set's as-of date {data_as_of}", field="--as-of",
+                         expected=f"a date before {data_as_of}")
+    wanted = _year_range(years, "--years") if years else list(range(when.year, data_as_of.year + 1))
+    if wanted[0] < when.year:
+        raise InputError(f"year {wanted[0]} is before the as-of date {when}", field="--years",
+                         expected=f"years from {when.year} on")
+    result = run_chongqing(assets, when, wanted, rate_sets, data_as_of=data_as_of, seed=seed)
+    _maybe_html(html_out, result, f"Chongqing: first approvals, backtest as of {when}", CHONGQING_NOTES)
+    if json_output:
+        echo_json(result)
+        return
+    _show_years(result, "Chongqing first approvals: expected [80% interval]")
+    _show_scores(result["scores"])
+    per = result["per_candidate"]
+    console.print(safe(f"Per candidate ({per['what']}): {per['approved']} approved of "
+                       f"{len(per['candidates'])} named; " + "; ".join(
+                           f"{n}: expected {per[n]['expected']:.2f}, Brier {per[n]['brier']:.3f}"
+                           for n in result["forecasters"] if n in per and per[n]["brier"] is not None)))
+    if not result["scored_years"]:
+        console.print(safe(f"no complete year after {when} in the data set (as of {data_as_of}): nothing scored"))
+
+
+def _show_years(result: dict[str, Any], title: str) -> None:
+    from rich.table import Table
+
+    names = result["forecasters"]
+    table = Table(title=title)
+    for column in ("year", "observed", *names):
+        table.add_column(column, justify="right")
+    for row in result["years"]:
+        observed = row["observed"]
+        shown = "" if observed is None else str(observed)
+        if observed is None and row.get("observed_so_far"):
+            shown = f"({row['observed_so_far']} so far)"
+        cells = [f"{row[n]['expected']:.1f} [{row[n]['interval_80'][0]}-{row[n]['interval_80'][1]}]" for n in names]
+        table.add_row(str(row["year"]), shown, *cells)
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     backtest_app.command("fda-nme")(fda_nme)
+    backtest_app.command("china")(china)
+    backtest_app.command("chongqing")(chongqing)
     app.add_typer(backtest_app, name="backtest")

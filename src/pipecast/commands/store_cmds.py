@@ -407,6 +407,13 @@ def load_bundled_command(
     """Load a data set shipped with pipecast (assets, dated events and facts) into the registry."""
     with bundled_dataset_path(name) as folder:
         _import(ctx, folder, f"bundled:{name}", dry_run=dry_run, as_json=as_json, resolve=True)
+        if not dry_run:  # the data set's deals.csv and funding.csv (pipecast.store.money)
+            from pipecast.store.money import import_money_folder
+
+            with open_store(ctx, write=True) as store:
+                added = import_money_folder(store, folder)
+            if not as_json and any(added):
+                echo(f"  deals added: {added[0]}, funding events added: {added[1]}")
 
 
 def pipeline_command(

@@ -231,6 +231,14 @@ def programme(
     rates: RatesOption = None,
     as_of: AsOfOption = None,
     economics: EconomicsOpt = None,
+    scenarios: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--scenario",
+            help="SCENARIO.yaml (repeatable): the same figures with the scenario's levers applied to the "
+            "candidates and rates, new entrants included.",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """A support programme's expected outlay and timing against expected approvals: cost per expected approval.
@@ -248,20 +256,120 @@ def programme(
     when = resolve_as_of(as_of)
     chosen = _assets(ctx, assets, when)
     economics_for = _economics_for(economics, normalise_currency(the_programme.currency))
-    result = evaluate_programme(the_programme, chosen, resolve_rates(rates), economics_for, when)
+    rate_set = resolve_rates(rates)
+    result = evaluate_programme(the_programme, chosen, rate_set, economics_for, when)
     out = result.as_dict()
+    under: list[dict[str, Any]] = []
+    if scenarios:
+        from pipecast.loading.scenarios import load_scenario
+        from pipecast.value.programme import evaluate_under_scenario
+
+        for path in scenarios:
+            scenario = load_scenario(path)
+            under.append(
+                {**evaluate_under_scenario(the_programme, scenario, chosen, rate_set, economics_for, when).as_dict(),
+                 "scenario_file": str(path)}
+            )
+        out["scenarios"] = under
     if json_output:
         echo_json(out)
         return
-    cost = out["cost_per_expected_approval"]
     echo(f"{the_programme.name}, valid {the_programme.valid_from} to {the_programme.valid_until}, seen on {when}")
+    for figures in (out, *under):
+        _echo_programme(figures)
+
+
+def _echo_programme(out: dict[str, Any]) -> None:
+    cost = out["cost_per_expected_approval"]
+    echo(f"[{out['scenario']}]")
     echo(
-        f"Expected outlay {out['expected_outlay']:,.1f} {out['currency']} million "
+        f"  Expected outlay {out['expected_outlay']:,.1f} {out['currency']} million "
         f"(due to date {out['due_to_date']:,.1f}); "
         f"expected approvals {out['expected_approvals']:.2f}; cost per expected approval "
         + (f"{cost:,.1f}" if cost is not None else "n/a (no approval expected)")
     )
-    echo("By year: " + ", ".join(f"{y} {v:,.1f}" for y, v in dict(out["outlay_by_year"]).items()))  # type: ignore[call-overload]
+    echo("  By year: " + ", ".join(f"{y} {v:,.1f}" for y, v in dict(out["outlay_by_year"]).items()))
+    echo(f"  rNPV of the candidates supported: {out['rnpv_created']:,.1f} {out['rnpv_currency']} million")
+    extras = [
+        ("annual revenue from approvals", out["annual_revenue_from_approvals"], ",.1f"),
+        ("jobs from approvals", out["jobs_from_approvals"], ",.0f"),
+        ("outlay per job", out["cost_per_job"], ",.3f"),
+    ]
+    shown = [f"{label} {value:{fmt}}" for label, value, fmt in extras if value is not None]
+    if shown:
+        echo("  " + "; ".join(shown))
+
+
+
+def _money(amount: float | None, currency: str) -> str:
+    return "unknown" if amount is None else f"{currency} {amount:,.1f}m".strip()
+
+
+def deals(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    candidate_id: Annotated[str | None, typer.Option("--candidate", help="Only deals on this candidate id.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recorded licensing deals (dated, sourced; amounts as published, `unknown` where none is).
+
+    Example: pipecast --db pipecast.sqlite value deals --json
+    """
+    from pipecast.commands.common import open_store, parse_date_option
+    from pipecast.store.money import deals as stored_deals
+
+    when = parse_date_option(as_of)
+    with open_store(ctx) as store:
+        found = stored_deals(store, when, candidate_id)
+    if json_output:
+        echo_json([d.as_dict() for d in found])
+        return
+    echo(f"{len(found)} deal(s)" + (f" dated on or before {when}" if when else ""))
+    for d in found:
+        echo(f"  {d.date_text:11} {d.licensor} -> {d.licensee}: {d.asset or d.candidate}")
+        echo(
+            f"    upfront {_money(d.upfront, d.currency)}, development/regulatory milestones "
+            f"{_money(d.development_milestones, d.currency)}, "
+            f"sales milestones {_money(d.sales_milestones, d.currency)}, headline {_money(d.headline, d.currency)}"
+            + (f"; royalties {d.royalties}" if d.royalties else "")
+        )
+        echo(f"    {d.status}; source: {d.source_title} {d.source_url}".replace("    ; ", "    "))
+
+
+def funding(
+    ctx: typer.Context,
+    as_of: AsOfOption = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Only this kind: loan, grant, subsidy, reward, equity, fund or investment."),
+    ] = None,
+    candidate_id: Annotated[str | None, typer.Option("--candidate", help="Only events tied to this candidate.")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Recorded funding events: loans, grants, subsidies, rewards, equity rounds, funds, investments.
+
+    Example: pipecast --db pipecast.sqlite value funding --kind equity --json
+    """
+    from pipecast.commands.common import open_store, parse_date_option
+    from pipecast.store.money import funding as stored_funding
+
+    when = parse_date_option(as_of)
+    with open_store(ctx) as store:
+        found = stored_funding(store, when, kind, candidate_id)
+    if json_output:
+        echo_json([f.as_dict() for f in found])
+        return
+    echo(f"{len(found)} funding event(s)" + (f" dated on or before {when}" if when else ""))
+    for f in found:
+        terms = [x for x in (
+            f"rate {f.rate:.2%}" if f.rate is not None else "",
+            f"term {f.term_months:g} months" if f.term_months is not None else "",
+            f"collateral {f.collateral}" if f.collateral else "",
+            f.round, f"{f.projects} projects" if f.projects else "",
+        ) if x]
+        echo(f"  {f.date_text:11} {f.kind:10} {_money(f.amount, f.currency):>16}  {f.recipient}"
+             + (f" (from {f.funder})" if f.funder else ""))
+        echo("    " + "; ".join([*terms, f.programme, f"source: {f.source_title} {f.source_url}"]).replace("; ;", ";"))
 
 
 def register(app: typer.Typer) -> None:
@@ -272,4 +380,6 @@ def register(app: typer.Typer) -> None:
     group.command("candidate")(candidate)
     group.command("pipeline")(pipeline)
     group.command("programme")(programme)
+    group.command("deals")(deals)
+    group.command("funding")(funding)
     app.add_typer(group, name="value")

@@ -55,7 +55,9 @@ PROGRAMME_KEYS = {
     "notes",
     "assumptions",
     "eligible",
+    "outcomes",
 }
+OUTCOMES_FORM = "{revenue_per_approval: 300, jobs_per_approval: 150} (annual net sales in millions; jobs)"
 
 
 class _Keys:
@@ -253,6 +255,12 @@ def load_programme(path: str | Path) -> Programme:
     valid_from, valid_until = keys.date("valid_from"), keys.date("valid_until")
     assert valid_from is not None
     assert valid_until is not None
+    outcomes = _Keys(keys.mapping("outcomes", OUTCOMES_FORM), keys.file, "outcomes.")
+    unknown = sorted(str(k) for k in outcomes.data if k not in ("revenue_per_approval", "jobs_per_approval"))
+    if unknown:
+        raise outcomes.error(unknown[0], "unknown key", OUTCOMES_FORM)
+    revenue = outcomes.number("revenue_per_approval", OUTCOMES_FORM) if outcomes.has("revenue_per_approval") else None
+    jobs = outcomes.number("jobs_per_approval", OUTCOMES_FORM) if outcomes.has("jobs_per_approval") else None
     return Programme(
         name=keys.text("name", "the programme's name"),
         currency=keys.text("currency", "a currency code such as CNY (amounts are in millions)"),
@@ -266,6 +274,8 @@ def load_programme(path: str | Path) -> Programme:
         ),
         rewards=tuple(rewards),
         discount_rate=keys.number("discount_rate", "an annual rate", default=0.0),
+        revenue_per_approval=revenue,
+        jobs_per_approval=jobs,
         origin=str(path),
     )
 

@@ -7,7 +7,8 @@ event, royalty tiers) is kept in `terms` (JSON) so it can be valued again later.
 
 A **funding event** is money that reached, or was arranged or offered for, a company, candidate or a set of
 projects: a `loan` (rate, term in months, collateral), a `grant` or `subsidy`, a `reward`, an `equity`
-round (or an IPO), or a `fund` set up to invest. Amounts are millions of `currency`.
+round (or an IPO), a `fund` set up to invest, or an `investment` agreed in projects. Amounts are millions of
+`currency`; a row that gives no amount needs no currency.
 
 Both tables are append-only like the other history tables: the ORM refuses UPDATE and DELETE, database
 triggers refuse them too (and INSERT OR REPLACE on SQLite, TRUNCATE on PostgreSQL), and every row is chained
@@ -35,7 +36,7 @@ from pipecast.store.models import Base, utcnow
 if TYPE_CHECKING:
     from pipecast.store.store import Store
 
-FUNDING_KINDS = ("loan", "grant", "subsidy", "reward", "equity", "fund")
+FUNDING_KINDS = ("loan", "grant", "subsidy", "reward", "equity", "fund", "investment")
 FUNDING_KIND_CHECK = "kind IN (" + ", ".join(f"'{k}'" for k in FUNDING_KINDS) + ")"
 DEALS_FILE, FUNDING_FILE = "deals.csv", "funding.csv"
 
@@ -192,6 +193,7 @@ def _names(record_type: type) -> list[str]:
 DEAL_COLUMNS = tuple(_names(DealRecord))
 FUNDING_COLUMNS = tuple(_names(FundingRecord))
 _REQUIRED = ("key", "currency", "date_text", "source_title", "source_url")
+_COLUMNS_NEEDED = ("key", "date_text", "source_title", "source_url")
 
 
 def _record_of(row: DealRow | FundingEventRow, record_type: type[DealRecord] | type[FundingRecord]) -> Any:
@@ -201,7 +203,7 @@ def _record_of(row: DealRow | FundingEventRow, record_type: type[DealRecord] | t
 # ------------------------------------------------------------------------------------------------ writing
 
 
-def _add(session: Session, model: type[DealRow] | type[FundingEventRow], records: Sequence[Any], what: str) -> int:
+def _add(session: Session, model: Any, records: Sequence[Any], what: str) -> int:
     keys = [r.key for r in records]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
@@ -230,7 +232,8 @@ def add_money(
 
     Idempotent: a row already recorded under its key adds nothing."""
     deal_list, funding_list = list(deals), list(funding)
-    for record in (*deal_list, *funding_list):
+    records: list[DealRecord | FundingRecord] = [*deal_list, *funding_list]
+    for record in records:
         validate(record)
 
     def work(session: Session) -> tuple[int, int]:
@@ -241,15 +244,16 @@ def add_money(
 
 def validate(record: DealRecord | FundingRecord, file: str = "", row: int | None = None) -> None:
     """Every row sourced (URL, title, date as published) and every amount a finite number of 0 or more."""
+    amounts = ("upfront", "development_milestones", "sales_milestones", "headline", "amount", "term_months")
+    given = any(getattr(record, name, None) is not None for name in amounts[:-1])
     for name in _REQUIRED:
-        if not str(getattr(record, name)).strip():
+        if not str(getattr(record, name)).strip() and (name != "currency" or given):
             raise InputError("value is missing", file=file, row=row, field=name,
-                             expected="every deal and funding row gives key, currency, date_text, source_title "
-                                      "and source_url")
+                             expected="every deal and funding row gives key, date_text, source_title and "
+                                      "source_url, and a currency when it gives an amount")
     if isinstance(record, FundingRecord) and record.kind not in FUNDING_KINDS:
         raise InputError(f"unknown kind {record.kind!r}", file=file, row=row, field="kind",
                          expected="one of " + ", ".join(FUNDING_KINDS))
-    amounts = ("upfront", "development_milestones", "sales_milestones", "headline", "amount", "term_months")
     for name in amounts:
         value = getattr(record, name, None)
         if value is not None and (not math.isfinite(value) or value < 0):
@@ -337,10 +341,12 @@ def read_money_folder(folder: str | Path) -> tuple[list[DealRecord], list[Fundin
     deal_list: list[DealRecord] = []
     funding_list: list[FundingRecord] = []
     if (path / DEALS_FILE).is_file():
-        rows = read_table(path / DEALS_FILE, _REQUIRED, [c for c in DEAL_COLUMNS if c not in _REQUIRED])
+        rows = read_table(path / DEALS_FILE, _COLUMNS_NEEDED, [c for c in DEAL_COLUMNS if c not in _COLUMNS_NEEDED])
         deal_list = [_parse_row(r, DealRecord) for r in rows]
     if (path / FUNDING_FILE).is_file():
-        rows = read_table(path / FUNDING_FILE, (*_REQUIRED, "kind"), [c for c in FUNDING_COLUMNS if c not in _REQUIRED])
+        rows = read_table(
+            path / FUNDING_FILE, (*_COLUMNS_NEEDED, "kind"), [c for c in FUNDING_COLUMNS if c not in _COLUMNS_NEEDED]
+        )
         funding_list = [_parse_row(r, FundingRecord) for r in rows]
     return deal_list, funding_list
 

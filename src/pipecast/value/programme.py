@@ -11,6 +11,7 @@ an approval the programme caused, which would need a counterfactual.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -18,12 +19,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pipecast.domain import PIPELINE_PHASES, Asset, Phase
+from pipecast.domain import PIPELINE_PHASES, Asset, Phase, PhaseEvent
+from pipecast.engines.montecarlo import Entrants
 from pipecast.errors import InputError
 from pipecast.rates import RateSet
+from pipecast.scenarios.levers import Scenario, apply
 from pipecast.value.economics import Economics, check_discount_rate
 from pipecast.value.rnpv import value_candidate
-from pipecast.value.timing import EventTiming, candidate_timeline, discount_factors
+from pipecast.value.timing import DAYS_PER_YEAR, EventTiming, candidate_timeline, discount_factors
 
 _STAGES = (Phase.PRECLINICAL, Phase.PHASE1, Phase.PHASE2, Phase.PHASE3)
 _NEXT = {
@@ -56,6 +59,9 @@ class Programme:
     stage_support: StageSupport = field(default_factory=StageSupport)
     rewards: tuple[Reward, ...] = ()
     discount_rate: float = 0.0
+    #: What an approval brings, when the user gives it: annual net sales (millions) and jobs.
+    revenue_per_approval: float | None = None
+    jobs_per_approval: float | None = None
     origin: str = ""
 
     def __post_init__(self) -> None:
@@ -83,6 +89,10 @@ class Programme:
         for i, reward in enumerate(self.rewards):
             if reward.amount < 0:
                 raise bad(f"rewards[{i}].amount", f"{reward.amount:g} is negative", "an amount of 0 or more")
+        for key, value in (("outcomes.revenue_per_approval", self.revenue_per_approval),
+                           ("outcomes.jobs_per_approval", self.jobs_per_approval)):
+            if value is not None and (not math.isfinite(value) or value < 0):
+                raise bad(key, f"{value:g} is negative" if value < 0 else "not a number", "a number of 0 or more")
         check_discount_rate(self.discount_rate, self.origin)
 
     def stage_amounts(self, economics: Economics) -> dict[Phase, float]:
@@ -111,6 +121,8 @@ class ProgrammeLine:
     expected_approvals: float  # per copy, inside the window
     rnpv: float
     yearly: tuple[float, ...]
+    #: Expected number of such candidates: 1 for a known one, the expected arrivals for scenario entrants.
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -121,8 +133,26 @@ class ProgrammeValue:
     lines: tuple[ProgrammeLine, ...]
     rnpv_currency: str
 
+    scenario: str = ""
+
     def total(self, attribute: str) -> float:
-        return float(sum(getattr(line, attribute) * line.count for line in self.lines))
+        return float(sum(getattr(line, attribute) * line.count * line.weight for line in self.lines))
+
+    def outcomes(self) -> dict[str, float | None]:
+        """Revenue and jobs from the approvals expected in the window (when the programme file gives them),
+        the cost per job, and the rNPV created per unit of public outlay (a gross ratio, not causal)."""
+        approvals, outlay = self.total("expected_approvals"), self.total("expected_outlay")
+        revenue = jobs = None
+        if self.programme.revenue_per_approval is not None:
+            revenue = approvals * self.programme.revenue_per_approval
+        if self.programme.jobs_per_approval is not None:
+            jobs = approvals * self.programme.jobs_per_approval
+        return {
+            "annual_revenue_from_approvals": revenue,
+            "jobs_from_approvals": jobs,
+            "cost_per_job": outlay / jobs if jobs else None,
+            "rnpv_per_outlay": self.total("rnpv") / outlay if outlay > 0 else None,
+        }
 
     @property
     def cost_per_expected_approval(self) -> float | None:
@@ -130,9 +160,10 @@ class ProgrammeValue:
         return self.total("expected_outlay") / approvals if approvals > 0 else None
 
     def as_dict(self) -> dict[str, object]:
-        yearly = [sum(line.yearly[j] * line.count for line in self.lines) for j in range(len(self.years))]
+        yearly = [sum(line.yearly[j] * line.count * line.weight for line in self.lines) for j in range(len(self.years))]
         return {
             "programme": self.programme.name,
+            "scenario": self.scenario or "as is",
             "currency": self.programme.currency,
             "as_of": self.as_of.isoformat(),
             "valid_from": self.programme.valid_from.isoformat(),
@@ -145,6 +176,7 @@ class ProgrammeValue:
             "outlay_by_year": dict(zip((str(y) for y in self.years), yearly, strict=True)),
             "rnpv_created": self.total("rnpv"),
             "rnpv_currency": self.rnpv_currency,
+            **self.outcomes(),
             "candidates": [
                 {
                     "id": line.asset_id,
@@ -155,6 +187,7 @@ class ProgrammeValue:
                     "due_to_date": line.due_to_date,
                     "expected_approvals": line.expected_approvals,
                     "rnpv": line.rnpv,
+                    "expected_count": line.weight * line.count,
                 }
                 for line in self.lines
             ],
@@ -176,55 +209,140 @@ def _in_window(timing: EventTiming, programme: Programme, as_of: dt.date) -> tup
     return timing.probability * float(masses.sum()), 0.0, timing.probability * float(np.dot(masses, factors))
 
 
+def _line(
+    programme: Programme,
+    asset: Asset,
+    rates: RateSet,
+    economics: Economics,
+    seen_on: dt.date,
+    *,
+    entrant: bool = False,
+) -> ProgrammeLine:
+    """One candidate's expected outlay, approvals and rNPV inside the window, as seen on `seen_on`.
+
+    An `entrant` arrives in its phase on `seen_on`: stages it passed before are not known to fall in the window
+    (their events are not dated), so only what its arrival and later events trigger counts."""
+    years = tuple(range(programme.valid_from.year, programme.valid_until.year + 1))
+    timeline = candidate_timeline(asset, rates, seen_on)
+    payments: list[tuple[float, EventTiming]] = []
+    for stage, amount in programme.stage_amounts(economics).items():
+        if timeline.skipped(stage):  # no R&D was done in a stage the candidate skipped: nothing to support
+            continue
+        trigger = _NEXT[stage] if programme.stage_support.paid_on == "completion" else stage
+        if entrant and trigger.order < asset.phase.order:
+            continue
+        payments.append((amount, timeline.entries[trigger]))
+    payments.extend((r.amount, timeline.entries[Phase(r.event)]) for r in programme.rewards)
+    outlay = due = pv = 0.0
+    yearly = np.zeros(len(years))
+    for amount, timing in payments:
+        hit, past, discounted = _in_window(timing, programme, seen_on)
+        outlay += amount * hit
+        due += amount * past
+        pv += amount * discounted
+        yearly += amount * np.array(_yearly_in_window(timing, programme, seen_on, years))
+    approvals, _, _ = _in_window(timeline.approval, programme, seen_on)
+    value = value_candidate(asset, rates, economics, seen_on, timeline)
+    return ProgrammeLine(
+        asset.id,
+        asset.name,
+        asset.phase.value,
+        asset.count,
+        outlay,
+        due,
+        pv,
+        approvals,
+        value.rnpv,
+        tuple(float(x) for x in yearly),
+    )
+
+
+def entrant_slices(entrants: Entrants, as_of: dt.date, until: dt.date, months: int = 1) -> list[tuple[dt.date, float]]:
+    """(arrival date, expected arrivals) for each slice of `months` months of a Poisson arrival stream,
+    the arrivals of a slice placed at its midpoint; only arrivals on or before `until` count."""
+    start, end = max(entrants.start, as_of), min(entrants.end, until)
+    out: list[tuple[dt.date, float]] = []
+    cursor = start
+    while cursor <= end:
+        month = cursor.month - 1 + months
+        following = dt.date(cursor.year + month // 12, month % 12 + 1, 1)
+        stop = min(following - dt.timedelta(days=1), end)
+        days = (stop - cursor).days + 1
+        out.append((cursor + dt.timedelta(days=days // 2), entrants.per_year * days / DAYS_PER_YEAR))
+        cursor = stop + dt.timedelta(days=1)
+    return out
+
+
+def _entrant_lines(
+    programme: Programme,
+    entrants: Entrants,
+    index: int,
+    rates: RateSet,
+    economics_for: Callable[[Asset], Economics],
+    as_of: dt.date,
+) -> list[ProgrammeLine]:
+    """Scenario entrants as fractional candidates: each month's expected arrivals, seen from the day they
+    arrive (a fresh start in their phase), then discounted back to `as_of`. None is due to date."""
+    lines = []
+    for arrival, expected in entrant_slices(entrants, as_of, programme.valid_until):
+        asset = Asset(
+            id=f"entrant:{index}:{entrants.phase.value}:{arrival.isoformat()}",
+            name=entrants.label or f"new {entrants.phase.value} entrant",
+            history=(PhaseEvent(entrants.phase, arrival),),
+            therapeutic_area=entrants.therapeutic_area,
+            modality=entrants.modality,
+        )
+        economics = economics_for(asset)
+        line = _line(programme, asset, rates, economics, arrival, entrant=True)
+        days = np.array([(arrival - as_of).days], dtype=float)
+        to_now = float(discount_factors(programme.discount_rate, days)[0])
+        rnpv_to_now = float(discount_factors(economics.discount_rate, days)[0])
+        lines.append(
+            dataclasses.replace(
+                line, due_to_date=0.0, present_value=line.present_value * to_now, rnpv=line.rnpv * rnpv_to_now,
+                weight=expected,
+            )
+        )
+    return lines
+
+
 def evaluate_programme(
     programme: Programme,
     assets: Sequence[Asset],
     rates: RateSet,
     economics_for: Callable[[Asset], Economics],
     as_of: dt.date,
+    entrants: Sequence[Entrants] = (),
+    scenario: str = "",
 ) -> ProgrammeValue:
     """Expected outlay per candidate and year inside the window, expected approvals, and the cost per approval.
 
     `economics_for(asset)` gives the candidate's economics in the programme's currency (stage R&D costs for
-    the share rule; its rNPV is reported as the value created)."""
+    the share rule; its rNPV is reported as the value created). `entrants` (a scenario's new candidates,
+    arriving as Poisson streams) count by their expected number: their expectations are linear in it."""
     years = tuple(range(programme.valid_from.year, programme.valid_until.year + 1))
-    lines: list[ProgrammeLine] = []
-    for asset in assets:
-        economics = economics_for(asset)
-        timeline = candidate_timeline(asset, rates, as_of)
-        payments: list[tuple[float, EventTiming]] = []
-        for stage, amount in programme.stage_amounts(economics).items():
-            if timeline.skipped(stage):  # no R&D was done in a stage the candidate skipped: nothing to support
-                continue
-            trigger = _NEXT[stage] if programme.stage_support.paid_on == "completion" else stage
-            payments.append((amount, timeline.entries[trigger]))
-        payments.extend((r.amount, timeline.entries[Phase(r.event)]) for r in programme.rewards)
-        outlay = due = pv = 0.0
-        yearly = np.zeros(len(years))
-        for amount, timing in payments:
-            hit, past, discounted = _in_window(timing, programme, as_of)
-            outlay += amount * hit
-            due += amount * past
-            pv += amount * discounted
-            yearly += amount * np.array(_yearly_in_window(timing, programme, as_of, years))
-        approvals, _, _ = _in_window(timeline.approval, programme, as_of)
-        value = value_candidate(asset, rates, economics, as_of, timeline)
-        lines.append(
-            ProgrammeLine(
-                asset.id,
-                asset.name,
-                asset.phase.value,
-                asset.count,
-                outlay,
-                due,
-                pv,
-                approvals,
-                value.rnpv,
-                tuple(float(x) for x in yearly),
-            )
-        )
+    lines = [_line(programme, asset, rates, economics_for(asset), as_of) for asset in assets]
+    for index, stream in enumerate(entrants):
+        lines.extend(_entrant_lines(programme, stream, index, rates, economics_for, as_of))
     currency = economics_for(assets[0]).currency if assets else programme.currency
-    return ProgrammeValue(programme, as_of, years, tuple(lines), currency)
+    return ProgrammeValue(programme, as_of, years, tuple(lines), currency, scenario)
+
+
+def evaluate_under_scenario(
+    programme: Programme,
+    scenario: Scenario,
+    assets: Sequence[Asset],
+    rates: RateSet,
+    economics_for: Callable[[Asset], Economics],
+    as_of: dt.date,
+) -> ProgrammeValue:
+    """The programme under a scenario's levers (`pipecast.scenarios.apply`: candidates discontinued,
+    accelerated or in-licensed, review times, success multipliers, the scenario's rate set, new entrants).
+    Correlation settings change the spread of outcomes, not these expectations, so they are not used."""
+    portfolio, rate_set, streams, _ = apply(scenario, assets, rates, as_of, programme.valid_until.year)
+    return evaluate_programme(
+        programme, portfolio.assets, rate_set, economics_for, portfolio.as_of, streams, scenario.name
+    )
 
 
 def _yearly_in_window(timing: EventTiming, programme: Programme, as_of: dt.date, years: Sequence[int]) -> list[float]:

@@ -55,6 +55,7 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "col_aliases": "Aliases",
         "col_area": "Therapeutic area",
         "col_modality": "Modality",
+        "col_indication": "Indication",
         "h_timeline": "Timeline of events",
         "col_date": "Date",
         "col_event": "Event",
@@ -136,7 +137,9 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "previous": "Previous",
         "next": "Next",
         "page_of": "{first}–{last} of {total}",
-        "footer": "pipecast {version} · charts drawn with plotly.js served by this server; nothing is loaded from elsewhere.",
+        "footer": (
+            "pipecast {version} · charts drawn with plotly.js served by this server; nothing is loaded from elsewhere."
+        ),
         "noscript": "The charts need JavaScript; the tables do not.",
     },
     "zh": {
@@ -172,6 +175,7 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "col_aliases": "别名",
         "col_area": "治疗领域",
         "col_modality": "药物类型",
+        "col_indication": "适应症",
         "h_timeline": "事件时间线",
         "col_date": "日期",
         "col_event": "事件",
@@ -179,7 +183,9 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "col_recorded": "记录于",
         "no_source": "（未注明来源）",
         "h_approval_years": "可能获批的年份",
-        "approval_caption": "{span} 年各年首次获批的概率；最终获批概率：{p}。依据参数集 {rates}、基准日 {as_of} 的预测。",
+        "approval_caption": (
+            "{span} 年各年首次获批的概率；最终获批概率：{p}。依据参数集 {rates}、基准日 {as_of} 的预测。"
+        ),
         "already_approved": "已于 {date} 获批。",
         "cohort_note": "由 {count} 个未具名候选药物组成的队列：每个副本的概率如下。",
         "details": "详情",
@@ -207,10 +213,14 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "col_change": "变化",
         "col_p_floor": "P(每年 ≥{low})",
         "col_expected_total": "{span} 年期望获批数",
-        "scenario_caption": "蒙特卡洛模拟，{paths} 条路径，随机种子 {seed}；± 为一个蒙特卡洛标准误；变化量基于相同随机数配对计算。",
+        "scenario_caption": (
+            "蒙特卡洛模拟，{paths} 条路径，随机种子 {seed}；± 为一个蒙特卡洛标准误；变化量基于相同随机数配对计算。"
+        ),
         "h_expected_by_year": "每年期望获批数",
         "h_import": "导入候选药物",
-        "import_lead": "上传 ASSETS 文件（CSV 或 XLSX）。试运行会检查每一行并显示将发生的变化；提交之前不写入任何内容。",
+        "import_lead": (
+            "上传 ASSETS 文件（CSV 或 XLSX）。试运行会检查每一行并显示将发生的变化；提交之前不写入任何内容。"
+        ),
         "field_file": "文件",
         "dry_run": "试运行",
         "commit": "提交",
@@ -272,9 +282,9 @@ def format_date(value: dt.date | dt.datetime | str | None, lang: str) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = dt.date.fromisoformat(value[:10]) if len(value) <= 10 else dt.datetime.fromisoformat(value)
+            value = dt.date.fromisoformat(value) if len(value) <= 10 else dt.datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     clock = ""
     if isinstance(value, dt.datetime):
         clock = f" {value:%H:%M}"

@@ -25,7 +25,6 @@ Correlation (all optional):
   stop (approvals already on record stand).
 """
 
-from pipecast.domain import parse_phase
 from pipecast.engines.montecarlo.correlation import GROUP_KINDS, Correlation
 from pipecast.engines.montecarlo.entrants import Entrants, entrant_year_means
 from pipecast.engines.montecarlo.plan import BLOCK_PATHS, Plan, PlanMeta, build_plan
@@ -52,7 +51,6 @@ __all__ = [
     "entrant_year_means",
     "finish_hits",
     "merge_tallies",
-    "parse_phase",
     "run_blocks",
     "simulate",
 ]

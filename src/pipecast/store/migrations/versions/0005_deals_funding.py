@@ -2,7 +2,8 @@
 
 * `deals`: a licence as published (upfront, development and sales milestones, headline; NULL if not
   published) and, when a user records a DEAL.yaml, its structure as JSON in `terms`.
-* `funding_events`: loans (rate, term, collateral), grants, subsidies, rewards, equity rounds and funds.
+* `funding_events`: loans (rate, term, collateral), grants, subsidies, rewards, equity rounds, funds and
+  agreed investments.
 * The same protections as the other history tables: no UPDATE, DELETE or INSERT OR REPLACE (SQLite),
   no UPDATE, DELETE or TRUNCATE (PostgreSQL), and every row chained in `history_chain` (`pipecast verify`).
 
@@ -24,7 +25,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TABLES = ("deals", "funding_events")
-KINDS = ("loan", "grant", "subsidy", "reward", "equity", "fund")
+KINDS = ("loan", "grant", "subsidy", "reward", "equity", "fund", "investment")
 
 
 def _source_columns() -> list[sa.Column[object]]:

@@ -1,0 +1,103 @@
+"""Imports: upload an ASSETS .csv/.xlsx file, see a dry run (what would change, or the row at fault), then
+commit it. The same reader as `pipecast import` (`pipecast.ingest.assets_file.load_assets`); one transaction.
+
+The client's file name is never used as a path: the upload is written under a fresh temporary folder as
+`upload.csv` or `upload.xlsx`, and the name is only echoed back (cleaned) in the summary.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+
+from pipecast.api.auditing import record_write
+from pipecast.api.deps import StateDep, WriterDep
+from pipecast.api.errors import ApiError
+from pipecast.api.schemas import ErrorDetail, ImportResult
+from pipecast.api.security import owns_asset
+from pipecast.domain import Asset
+from pipecast.errors import InputError
+from pipecast.store import ImportSummary
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+SUFFIXES = (".csv", ".xlsx", ".xlsm")
+CHUNK = 1 << 16
+
+
+def clean_name(name: str | None) -> str:
+    """The last component of the client's file name, with anything but letters, digits, . _ - replaced."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = re.sub(r"[^\w.\-]", "_", base)[:120].lstrip(".")
+    return cleaned or "upload"
+
+
+def _result(summary: ImportSummary, name: str, errors: list[ErrorDetail]) -> ImportResult:
+    return ImportResult(dry_run=summary.dry_run, file=name, rows=summary.rows, assets_added=summary.assets_added,
+                        assets_updated=summary.assets_updated, events_added=summary.events_added,
+                        events_known=summary.events_known, aliases_added=summary.aliases_added,
+                        changes=list(summary.changes), warnings=list(summary.warnings), batch_id=summary.batch_id,
+                        errors=errors)
+
+
+def _forbidden(state: StateDep, who: WriterDep, assets: list[Asset]) -> list[str]:
+    if who.is_admin:
+        return []
+    orgs = state.views.organisations()
+    stored = {a.id: a for a in state.store.assets()}
+    return [a.id for a in assets
+            if not owns_asset(who, a, orgs) or (a.id in stored and not owns_asset(who, stored[a.id], orgs))]
+
+
+@router.post("", response_model=ImportResult, summary="Upload candidates: dry run (default) or commit")
+def create_import(
+    request: Request,
+    state: StateDep,
+    who: WriterDep,
+    file: Annotated[UploadFile, File(description="An ASSETS .csv or .xlsx file")],
+    dry_run: Annotated[bool, Form()] = True,
+) -> ImportResult:
+    from pipecast.ingest.assets_file import load_assets
+
+    name = clean_name(file.filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ApiError(415, "unsupported_media_type", f"unsupported file type {suffix or '(none)'!r}; expected "
+                       ".csv or .xlsx", "file")
+    folder = Path(tempfile.mkdtemp(prefix="pipecast-upload-"))
+    try:
+        path = folder / f"upload{suffix}"
+        with path.open("wb") as out:
+            shutil.copyfileobj(file.file, out, CHUNK)
+        try:
+            assets = load_assets(path)
+        except InputError as exc:
+            message = str(exc).replace(str(path), name)
+            detail = ErrorDetail(code="invalid_row", message=message, field=exc.field or None)
+            if dry_run:
+                return ImportResult(dry_run=True, file=name, rows=0, assets_added=0, assets_updated=0,
+                                    events_added=0, events_known=0, aliases_added=0, changes=[], warnings=[],
+                                    errors=[detail])
+            raise ApiError(422, "invalid_row", message, exc.field or None) from None
+        refused = _forbidden(state, who, assets)
+        if refused:
+            raise ApiError(403, "forbidden", f"{who.name} may not write for {', '.join(refused[:5])}"
+                           + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
+                           + ": an editor writes only for its own organisation", "file")
+        summary = state.store.import_data(assets=assets, source_file=path, kind="assets", dry_run=dry_run)
+        summary.file = name
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if not dry_run:
+        record_write(request, state, who, action="imports.post", resource=name, status=200,
+                     changes={"batch_id": summary.batch_id, "assets_added": summary.assets_added,
+                              "assets_updated": summary.assets_updated, "events_added": summary.events_added,
+                              "changes": summary.changes[:200]},
+                     source=f"upload {name} sha256 {summary.sha256}")
+    else:
+        request.state.audited = True  # a dry run writes nothing
+    return _result(summary, name, [])

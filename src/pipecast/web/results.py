@@ -1,0 +1,160 @@
+"""A forecast, a scenario comparison and the data's age as the pages show them: rows of text in the reader's
+language. The numbers are the forecast's own; only their wording and format are decided here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipecast.domain import Asset
+from pipecast.engines.result import Forecast
+from pipecast.report.format import band_label, format_delta, format_probability, is_cjk, span_label, verdict_key
+from pipecast.scenarios.compare import Comparison
+from pipecast.targets import Target
+from pipecast.web.i18n import format_date, format_number, phase_label
+
+
+def chinese_name(asset: Asset | None) -> str:
+    """The candidate's Chinese alias, if it has one (shown first on Chinese pages)."""
+    if asset is None or is_cjk(asset.name):
+        return ""
+    return next((alias for alias in asset.aliases if is_cjk(alias)), "")
+
+
+def data_age_text(forecast: Forecast, t: dict[str, str], lang: str) -> str:
+    if forecast.data_as_of is None:
+        return t["data_age_none"]
+    days = (forecast.as_of - forecast.data_as_of).days
+    return t["data_age"].format(data_as_of=format_date(forecast.data_as_of, lang), days=format_number(days, lang),
+                                as_of=format_date(forecast.as_of, lang))
+
+
+def warnings_text(forecast: Forecast) -> list[str]:
+    """The forecast's warnings as it words them (English sentences; the data's age is also said in the
+    page's language beside the headline)."""
+    return list(forecast.warnings)
+
+
+@dataclass
+class ForecastView:
+    p_all: str
+    p_all_raw: float
+    target_label: str
+    lead: str
+    verdict: str
+    data_age: str
+    warnings: list[str]
+    year_headers: list[str]
+    year_rows: list[list[str]]
+    contributors_caption: str
+    contributor_headers: list[str]
+    contributors: list[dict[str, Any]]
+    facts: list[tuple[str, str]]
+    paragraphs: list[str]
+    rate_headers: list[str] = field(default_factory=list)
+    rate_rows: list[list[str]] = field(default_factory=list)
+
+
+def forecast_view(forecast: Forecast, target: Target, t: dict[str, str], lang: str) -> ForecastView:
+    check = forecast.check(target)
+    span = span_label(target.first_year, target.last_year)
+    band = band_label(target)
+    p_all = format_probability(check.all_years_in_band)
+    year_rows = []
+    for year, p_in in check.per_year_in_band.items():
+        o = forecast.outlook(year)
+        year_rows.append([str(year), format_probability(p_in), format_probability(check.per_year_at_least_low[year]),
+                          format_number(o.expected, lang, 2), f"{o.quantile(0.05)}–{o.quantile(0.95)}",
+                          format_number(o.observed, lang)])
+    by_id = {a.id: a for a in forecast.assets}
+    contributors = [
+        {"id": c.asset_id, "name": c.name, "zh_name": chinese_name(by_id.get(c.asset_id)), "phase": c.phase,
+         "stale": c.asset_id in forecast.stale_ids, "p_range": format_probability(c.expected_in_range),
+         "delta": format_delta(c.delta_probability, t)}
+        for c in check.contributors
+    ]
+    method = t.get(f"method_{forecast.method}", forecast.method)
+    years = span_label(forecast.years[0], forecast.years[-1]) if forecast.years else ""
+    facts = [
+        (t["as_of"], format_date(forecast.as_of, lang)),
+        (t["data_as_of"], format_date(forecast.data_as_of, lang) if forecast.data_as_of else t["data_unknown"]),
+        (t["rate_set"], forecast.rate_set.name),
+        (t["candidates"], t["candidates_value"].format(candidates=format_number(int(forecast.counts.sum()), lang),
+                                                       rows=format_number(len(forecast.assets), lang))),
+        (t["years"], years),
+        (t["target"], str(target)),
+        (t["method"], method),
+    ]
+    rate_rows = [
+        [phase_label(r.phase.value, t), r.therapeutic_area or t["any"], r.modality or t["any"], f"{r.p_success:.1%}",
+         format_number(r.duration.median_months, lang, 1), format_number(r.duration.p90_months, lang, 1),
+         " ".join(x for x in (r.source, r.note) if x)]
+        for r in forecast.rate_set.rows
+    ]
+    return ForecastView(
+        p_all=p_all,
+        p_all_raw=float(check.all_years_in_band),
+        target_label=t["target_label"].format(target=target, band=band, span=span),
+        lead=t["result_lead"].format(band=band, span=span, p=p_all),
+        verdict=t["verdict"].format(verdict=t[verdict_key(check.all_years_in_band)]),
+        data_age=data_age_text(forecast, t, lang),
+        warnings=warnings_text(forecast),
+        year_headers=[t["col_year"], t["col_in_band"].format(band=band), t["col_at_least"].format(low=target.low),
+                      t["col_expected"], t["col_range90"], t["col_observed"]],
+        year_rows=year_rows,
+        contributors_caption=t["contributors_caption"].format(low=target.low, span=span),
+        contributor_headers=[t["col_candidate"], t["col_id"], t["col_phase"], t["col_p_range"].format(span=span),
+                             t["col_delta"].format(low=target.low)],
+        contributors=contributors,
+        facts=facts,
+        paragraphs=[t["method_text"].format(method=method), t["cohort_text"], t["scope_text"]],
+        rate_headers=[t["col_phase"], t["col_area"], t["col_modality"], t["col_p_success"], t["col_median"],
+                      t["col_p90"], t["col_source"]],
+        rate_rows=rate_rows,
+    )
+
+
+@dataclass
+class ComparisonView:
+    caption: str
+    headers: list[str]
+    rows: list[list[str]]
+    names: list[str]
+    expected_by_year: list[dict[str, float]]
+
+
+def _pm(value: float, error: float, percent: bool, lang: str) -> str:
+    if percent:
+        return f"{value:.1%} ±{error:.1%}"
+    return f"{format_number(value, lang, 2)} ±{format_number(error, lang, 2)}"
+
+
+def _signed(value: float, error: float, percent: bool, lang: str) -> str:
+    text = f"{value:+.1%}" if percent else f"{value:+,.2f}"
+    spread = f"{error:.1%}" if percent else format_number(error, lang, 2)
+    return f"{text.replace('-', '−')} ±{spread}"
+
+
+def comparison_view(result: Comparison, t: dict[str, str], lang: str) -> ComparisonView:
+    target = result.target
+    band = band_label(target)
+    span = span_label(target.first_year, target.last_year)
+    headers = [t["col_scenario"], t["col_p_band"].format(band=band), t["col_change"],
+               t["col_p_floor"].format(low=target.low), t["col_change"], t["col_expected_total"].format(span=span),
+               t["col_change"]]
+    rows = []
+    for o in result.outcomes:
+        cells = [o.name]
+        for key in ("all_years_in_band", "all_years_at_least_low", "expected_total"):
+            percent = key != "expected_total"
+            cells.append(_pm(o.figures[key], o.errors[key], percent, lang))
+            cells.append(_signed(o.difference[key], o.difference_error[key], percent, lang) if o.difference else "")
+        rows.append(cells)
+    return ComparisonView(
+        caption=t["scenario_caption"].format(paths=format_number(result.paths, lang), seed=result.seed),
+        headers=headers,
+        rows=rows,
+        names=[o.name for o in result.outcomes],
+        expected_by_year=[{str(y.year): y.expected for y in o.forecast.outlooks} for o in result.outcomes],
+    )

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from cli_app import invoke
 from fastapi.testclient import TestClient
 
+from cli_app import invoke
 from pipecast.api import ApiSettings, create_app
 from pipecast.api.security import hash_password
 from pipecast.store import Store
@@ -36,15 +35,9 @@ def build_bundled(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def bundled_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_bundled(tmp_path_factory.mktemp("bundled"))
-
-
-@pytest.fixture
-def db_file(bundled_file: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "pipecast.sqlite"
-    shutil.copy(bundled_file, copy)
+def copy_store(bundled: Path, folder: Path) -> Path:
+    copy = folder / "pipecast.sqlite"
+    shutil.copy(bundled, copy)
     return copy
 
 
@@ -74,8 +67,3 @@ def make_api(db: str, settings: ApiSettings | None = None, *, with_passwords: tu
     app = create_app(settings or ApiSettings(db=db))
     with TestClient(app) as client:
         yield Api(client, tokens, db)
-
-
-@pytest.fixture
-def api(db_file: Path) -> Iterator[Api]:
-    yield from make_api(str(db_file))

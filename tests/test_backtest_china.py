@@ -321,3 +321,19 @@ def test_command_json_and_errors(tmp_path: Path) -> None:
     worse = invoke(db, "backtest", "china", str(REGISTRY), str(FACTS), "--html", str(page))
     assert worse.exit_code == 2
     assert not page.exists()
+
+
+def test_plain_counts_file_and_its_errors(tmp_path: Path) -> None:
+    from pipecast.errors import InputError
+
+    good = tmp_path / "counts.csv"
+    good.write_text("year,value,note\n2019,12,x\n2020,20,\n", encoding="utf-8")
+    assert load_approval_counts(good) == {2019: 12, 2020: 20}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("year,value\n2019,12\n2020,many\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"row 3.*value.*'many' is not a count"):
+        load_approval_counts(bad)
+    none = tmp_path / "none.csv"
+    none.write_text("when,count\n2019,12\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 1"):
+        load_approval_counts(none)

@@ -31,7 +31,8 @@ def _rates() -> RateSet:
 
 
 def ev(phase: Phase, when: str, recorded: str | None = None) -> PhaseEvent:
-    return PhaseEvent(phase, dt.date.fromisoformat(when), recorded=dt.date.fromisoformat(recorded) if recorded else None)
+    known = dt.date.fromisoformat(recorded) if recorded else None
+    return PhaseEvent(phase, dt.date.fromisoformat(when), recorded=known)
 
 
 ASSETS = [
@@ -73,15 +74,26 @@ def test_one_filed_candidate_against_the_closed_form() -> None:
     assert run["per_candidate"]["approved"] == 1
 
 
+def test_observed_counts_every_candidate_known_or_not() -> None:
+    run = run_chongqing(ASSETS, D, [2024, 2025], {"t": _rates()}, data_as_of=dt.date(2026, 6, 1))
+    assert [r["observed"] for r in run["years"]] == [1, 1]
+    late = Asset("g", "G", (ev(Phase.FILED, "2024-03-01"), ev(Phase.APPROVED, "2025-02-01")))
+    more = run_chongqing([*ASSETS, late], D, [2024, 2025], {"t": _rates()}, data_as_of=dt.date(2026, 6, 1))
+    assert [r["observed"] for r in more["years"]] == [1, 2]
+    assert [r["observed_from_pipeline"] for r in more["years"]] == [1, 1]
+
+
 def test_no_look_ahead() -> None:
     years = [2024, 2025]
     base = run_chongqing(ASSETS, D, years, {"t": _rates()}, data_as_of=dt.date(2026, 6, 1))
     # Every event after D moved or added, and facts recorded after D: the forecast does not change.
     planted = [
-        replace(a, history=tuple(
-            (replace(e, date=e.date + dt.timedelta(days=40)) if e.date > D else e) for e in a.history
-        ) + (ev(Phase.PHASE3, "2024-02-01"),)) for a in ASSETS
-    ] + [Asset("f", "F", (ev(Phase.PHASE3, "2023-01-01", "2024-03-01"),))]
+        *(replace(a, history=(
+            *((replace(e, date=e.date + dt.timedelta(days=40)) if e.date > D else e) for e in a.history),
+            ev(Phase.PHASE3, "2024-02-01"),
+        )) for a in ASSETS),
+        Asset("f", "F", (ev(Phase.PHASE3, "2023-01-01", "2024-03-01"),)),
+    ]
     after = run_chongqing(planted, D, years, {"t": _rates()}, data_as_of=dt.date(2026, 6, 1))
     for x, y in zip(base["years"], after["years"], strict=True):
         assert x["t"]["pmf"] == y["t"]["pmf"]
@@ -101,11 +113,12 @@ def test_incomplete_year_is_not_scored() -> None:
 
 
 def _events_by_hand(folder: Path, as_of: dt.date) -> dict[int, int]:
-    """First approvals after `as_of` per year, straight from events.csv of candidates known at as_of."""
+    """First approvals after `as_of` per year, straight from events.csv (all candidates, and those known at as_of)."""
     with (folder / "events.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     known = {r["asset_id"] for r in rows
-             if dt.date.fromisoformat(r["date"]) <= as_of and dt.date.fromisoformat(r["recorded"] or r["date"]) <= as_of}
+             if dt.date.fromisoformat(r["date"]) <= as_of
+             and dt.date.fromisoformat(r["recorded"] or r["date"]) <= as_of}
     first: dict[str, dt.date] = {}
     for r in rows:
         if r["phase"] == "approved":
@@ -113,8 +126,9 @@ def _events_by_hand(folder: Path, as_of: dt.date) -> dict[int, int]:
             first[r["asset_id"]] = min(first.get(r["asset_id"], when), when)
     out: dict[int, int] = {}
     for asset, when in first.items():
-        if asset in known and when > as_of:
+        if when > as_of:
             out[when.year] = out.get(when.year, 0) + 1
+            out[-when.year] = out.get(-when.year, 0) + (asset in known)
     return out
 
 
@@ -127,6 +141,7 @@ def test_bundled_chongqing_observed_counts(as_of: dt.date) -> None:
     by_hand = _events_by_hand(folder, as_of)
     for row in run["years"]:
         assert row["observed_so_far"] == by_hand.get(row["year"], 0)
+        assert row["observed_from_pipeline"] == by_hand.get(-row["year"], 0)
         if dt.date(row["year"], 12, 31) > data_as_of:
             assert row["observed"] is None
 

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ RATES = RateSet("t", (
 ))
 
 
-def _result() -> dict:
+def _result() -> dict[str, Any]:
     assets = [Asset(f"x{i}", f"X{i}", (PhaseEvent(Phase.FILED, dt.date(2023, 1 + i, 1)),
                                        PhaseEvent(Phase.APPROVED, dt.date(2024 + i % 2, 6, 1))))
               for i in range(6)]
@@ -34,15 +35,16 @@ def _result() -> dict:
                          data_as_of=dt.date(2026, 6, 1))
 
 
-def _page(result: dict) -> str:
+def _page(result: dict[str, Any]) -> str:
     return render_page(result, title="Backtest <test>", meta="m", notes=["a note"], plotly_js="/*plotly bundle*/",
                        css="body{}", plot_script="/*plot*/", csp="default-src 'none'")
 
 
-def _figures(page: str) -> dict:
+def _figures(page: str) -> dict[str, Any]:
     match = re.search(r'<script type="application/json" id="pipecast-figures">(.*?)</script>', page, re.S)
     assert match
-    return json.loads(match.group(1))
+    figures: dict[str, Any] = json.loads(match.group(1))
+    return figures
 
 
 def test_three_charts_with_the_numbers_of_the_result() -> None:
@@ -53,7 +55,8 @@ def test_three_charts_with_the_numbers_of_the_result() -> None:
     for key in figures:
         assert f'<div id="{key}" class="chart"></div>' in page
     observed = next(t for t in figures["fig-fan"]["data"] if t["name"] == "observed")
-    assert observed["x"] == ["2024", "2025"] and observed["y"] == [3, 3]  # 2026 not complete: not scored
+    assert observed["x"] == ["2024", "2025"]  # 2026 not complete: not scored
+    assert observed["y"] == [3, 3]
     partial = next(t for t in figures["fig-fan"]["data"] if t["name"].startswith("observed so far"))
     assert (partial["x"], partial["y"]) == (["2026"], [1])
     line = next(t for t in figures["fig-fan"]["data"] if t["name"] == "rates: t")
@@ -75,7 +78,9 @@ def test_figure_builders_stand_alone() -> None:
 
 def test_no_external_url_in_the_page() -> None:
     page = _page(_result())
-    assert "http://" not in page and "https://" not in page and "//cdn" not in page
+    assert "http://" not in page
+    assert "https://" not in page
+    assert "//cdn" not in page
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)
 
 
@@ -90,5 +95,6 @@ def test_command_writes_the_page_with_plotly_inline(tmp_path: Path) -> None:
     assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", page)
     assert "connect-src 'none'" in page
     outside = page.replace(get_plotlyjs().replace("</script", "<\\/script"), "")
-    assert "http://" not in outside and "https://" not in outside
+    assert "http://" not in outside
+    assert "https://" not in outside
     assert set(_figures(page)) == {"fig-fan", "fig-coverage", "fig-pit"}

@@ -53,6 +53,7 @@ COMMANDS: dict[str, str] = {
     "backtest": "pipecast.commands.backtest_cmd",
     "rates": "pipecast.commands.rates_cmd",
     "value": "pipecast.commands.value_cmd",
+    "plan": "pipecast.commands.plan_cmd", "compare-regions": "pipecast.commands.plan_cmd",
     "serve": "pipecast.commands.serve_cmd", "db": "pipecast.commands.serve_cmd", "users": "pipecast.commands.users_cmd",
 }
 #: Every command module, in the order `--help` lists them.

@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
         "(platformdirs, e.g. ~/.local/share/pipecast).",
     ),
     Setting("rates", "PIPECAST_RATES", "china",
-            "Rate set: a bundled name (global, china) or a RATES.csv path.", option="--rates",
+            "Rate set: a bundled name (global, china, china_calibrated) or a RATES.csv path.", option="--rates",
             commands=("forecast", "report", "scenarios compare", "scenarios solve")),
     Setting("method", "PIPECAST_METHOD", "exact",
             "exact (independent candidates) or montecarlo (correlation, review shocks, sponsor stops).",

@@ -77,9 +77,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(api_router())
     app.include_router(auth.router)
     _mount_dashboard(app)
-    app.add_middleware(AuditRefusals)
     app.add_middleware(BodyLimit, max_body=chosen.max_body_bytes, max_upload=chosen.max_upload_bytes,
                        upload_prefix=f"{API_PREFIX}/imports")
+    app.add_middleware(AuditRefusals)  # outermost: it sees the 413s too
     return app
 
 

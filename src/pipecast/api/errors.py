@@ -94,10 +94,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 def pipecast_error_status(exc: PipecastError) -> tuple[int, str, str | None]:
     """The status, code and field for one of pipecast's own errors."""
     if isinstance(exc, InputError):
-        return 422, "invalid", exc.field or None
+        return 422, "invalid", api_field(exc.field or getattr(exc, "option", ""))
     if isinstance(exc, StoreError):
         return 503, "store_unavailable", None
     return 422, "cannot_compute", None
+
+
+def api_field(name: str) -> str | None:
+    """A CLI option or column name as the API's field: `--as-of` -> `as_of`; "" -> None."""
+    if not name:
+        return None
+    return name.removeprefix("--").replace("-", "_") if name.startswith("--") else name
 
 
 async def _pipecast_error(request: Request, exc: Exception) -> JSONResponse:

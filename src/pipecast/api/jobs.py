@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipecast.errors import PipecastError
 
@@ -26,7 +26,7 @@ class Job:
     id: str
     status: str = "queued"
     progress: int = 0
-    created_at: dt.datetime = dt.datetime.min.replace(tzinfo=dt.UTC)
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     finished_at: dt.datetime | None = None
     result_json: str | None = None
     error: tuple[str, str, str | None] | None = None  # code, message, field
@@ -45,7 +45,7 @@ class JobRunner:
         self._error_status = error_status
 
     def submit(self, work: Work) -> Job:
-        job = Job(secrets.token_hex(8), created_at=dt.datetime.now(dt.UTC))
+        job = Job(secrets.token_hex(8))
         with self._lock:
             self._jobs[job.id] = job
             while len(self._jobs) > MAX_KEPT_JOBS:

@@ -8,8 +8,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipecast.domain import Asset, Organisation, normalise_name, sponsors
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 ANONYMOUS_NAME = "anonymous"
 
@@ -38,7 +42,7 @@ class Principal:
 ANONYMOUS = Principal(ANONYMOUS_NAME, "")
 
 
-def _hasher():  # type: ignore[no-untyped-def]
+def _hasher() -> PasswordHasher:
     from argon2 import PasswordHasher
 
     return PasswordHasher()

@@ -17,7 +17,8 @@ as 盐酸…/…mesylate removed): 注射用SHR-1210, SHR-1210注射液 and SHR1
 - trials whose title states no phase count as phase 1 when the title names a pharmacokinetic or
   tolerability study (药代/药动/耐受/首次人体/PK), else as phase 2 (an efficacy trial of unstated phase);
 - `novel_only` (the default cohort) keeps drugs whose key holds a development code (letters then
-  at least two digits, e.g. SHR1210, HLX10, BGB3111; not a target such as 抗CD20 or IL17): NMPA's innovative count is of drugs marketed
+  at least two digits, e.g. SHR1210, HLX10, BGB3111; not a target such as 抗CD20 or IL17):
+  NMPA's innovative count is of drugs marketed
   nowhere before, and an INN-named drug in a Chinese trial is mostly a generic, a biosimilar or an
   import. It is a proxy: coded biosimilars stay in, INN-named novel drugs drop out.
 
@@ -26,9 +27,13 @@ number within its year, spread evenly over that year (over the year up to the re
 for the last year). Nothing else about a trial (status, which was read in 2018) is used.
 
 Arrivals: drugs whose first eligible registration falls after D (or after the registry's last date)
-enter at the phase of that registration; per phase, a Poisson number a year with the mean of the
-complete years known at D (2013, the registry's first year, is left out: it holds the backlog of
-trials already under way), each going through the same rates from the day it arrives.
+enter at the phase of that registration; per phase, a Poisson number a year fitted on the last
+`arrival_years` complete years known at D (2013, the registry's first year, is left out: it holds
+the backlog of trials already under way): their linear trend projected to each year (floored at 0),
+or with `arrival_trend` off their mean. Each goes through the same rates from the day it arrives.
+Because a Poisson count of arrivals thinned by independent approval chances is again Poisson, the
+approvals from arrivals in a year are Poisson with the summed mean, convolved with the pipeline's
+Poisson-binomial.
 """
 
 from __future__ import annotations
@@ -107,14 +112,10 @@ def trial_kind(registration: Registration) -> str:
 def trial_phase(registration: Registration) -> Phase:
     """The clinical phase of a clinical registration: stated in the title (I, II, III, I/II...), else inferred."""
     label = registration.phase_text.strip().upper()
-    if label:
-        first = label.split("/")[0]
-        numerals = {"I": Phase.PHASE1, "II": Phase.PHASE2, "III": Phase.PHASE3}
-        stated = [numerals[p] for p in label.split("/") if p in numerals]
-        if stated:
-            return max(stated, key=CLINICAL.index)
-        if first in numerals:
-            return numerals[first]
+    numerals = {"I": Phase.PHASE1, "II": Phase.PHASE2, "III": Phase.PHASE3}
+    stated = [numerals[p] for p in label.split("/") if p in numerals]
+    if stated:
+        return max(stated, key=CLINICAL.index)
     return Phase.PHASE1 if _PK_TITLE.search(registration.title) else Phase.PHASE2
 
 

@@ -3,8 +3,10 @@
 As-of semantics: a candidate's history is cut to the events dated on or before D and recorded
 (known) on or before D (`Asset.as_of`); a candidate with no such event did not exist for the
 forecaster. Candidates approved on or before D are not forecast. "What happened since" is each
-candidate's first approval dated after D in the full history; a year counts as observed only when
-the data set's own as-of date is past its end (otherwise it is shown but not scored).
+candidate's first approval dated after D in the full history, of every candidate in the data set
+(`observed`; those known at D apart as `observed_from_pipeline`: the rest is what arrivals would
+have to forecast); a year counts as observed only when the data set's own as-of date is past its
+end (otherwise it is shown, as `observed_so_far`, but not scored).
 
 Forecasters: pipecast's exact engine with each rate set given (independent candidates, no
 arrivals: a forecast of the known pipeline only), and the naive baselines on the yearly counts of
@@ -56,6 +58,16 @@ def approvals_per_year(assets: Sequence[Asset], *, known_by: dt.date | None = No
     return counts
 
 
+def approvals_after(assets: Sequence[Asset], as_of: dt.date) -> dict[int, int]:
+    """First approvals dated after the as-of date, per year (counting cohort copies)."""
+    counts: dict[int, int] = {}
+    for asset in assets:
+        when = first_approval(asset)
+        if when is not None and when > as_of:
+            counts[when.year] = counts.get(when.year, 0) + asset.count
+    return counts
+
+
 def run_chongqing(
     assets: Sequence[Asset],
     as_of: dt.date,
@@ -69,7 +81,9 @@ def run_chongqing(
     pipeline = known_pipeline(assets, as_of)
     full = {a.id: a for a in assets}
     counts = np.array([a.count for a in pipeline], dtype=np.int64)
-    observed_all = approvals_per_year([a for a in assets if a.id in {p.id for p in pipeline}])
+    observed_all = approvals_after(assets, as_of)
+    known_ids = {a.id for a in pipeline}
+    observed_pipeline = approvals_after([a for a in assets if a.id in known_ids], as_of)
     scored_years = [y for y in years if dt.date(y, 12, 31) <= data_as_of]
     pmfs: dict[str, list[np.ndarray]] = {}
     per_candidate: dict[str, list[float]] = {}
@@ -86,7 +100,8 @@ def run_chongqing(
     rows = []
     for j, year in enumerate(years):
         row: dict[str, Any] = {"year": year, "observed": observed_all.get(year, 0) if year in scored_years else None,
-                               "observed_so_far": observed_all.get(year, 0)}
+                               "observed_so_far": observed_all.get(year, 0),
+                               "observed_from_pipeline": observed_pipeline.get(year, 0)}
         for name, values in pmfs.items():
             row[name] = {**year_summary(values[j]), "pmf": trim(values[j])}
         rows.append(row)
@@ -118,7 +133,8 @@ def run_chongqing(
             "what": f"named candidates: P(first approved in {_span(scored_years)}) against whether they were",
             "candidates": candidates,
             "approved": int(sum(outcome)),
-            **{name: _candidate_scores([per_candidate[name][i] for i in named], outcome) for name in rate_sets},
+            **{name: _candidate_scores([per_candidate[name][i] for i in named] if scored_years else [], outcome)
+               for name in rate_sets},
         },
     }
 

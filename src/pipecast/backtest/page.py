@@ -50,7 +50,7 @@ def _band(summary: Mapping[str, Any]) -> Band | None:
     if "expected" in summary:
         intervals = {lv: tuple(summary[f"interval_{round(lv * 100)}"]) for lv in LEVELS
                      if f"interval_{round(lv * 100)}" in summary}
-        return Band(float(summary["expected"]), intervals)  # type: ignore[arg-type]
+        return Band(float(summary["expected"]), intervals)
     return None
 
 

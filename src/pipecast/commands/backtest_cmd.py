@@ -229,7 +229,8 @@ def render_html(result: dict[str, Any], title: str, notes: tuple[str, ...] | lis
 
     meta = f"Forecast as of {result.get('as_of') or ', '.join(r['as_of'] for r in result.get('rows', [])[:1])}"
     if "rows" in result:
-        meta = f"As-of dates {result['rows'][0]['as_of']} to {result['rows'][-1]['as_of']}, {result['horizon']} year(s) ahead"
+        rows = result["rows"]
+        meta = f"As-of dates {rows[0]['as_of']} to {rows[-1]['as_of']}, {result['horizon']} year(s) ahead"
     warnings = [f"warning: {w}" for w in result.get("warnings", [])]
     return render_page(result, title=title, meta=meta, notes=[*warnings, *notes], plotly_js=get_plotlyjs(),
                        css=CSS, plot_script=PLOT_SCRIPT, csp=CSP)
@@ -241,7 +242,8 @@ def _maybe_html(path: Path | None, result: dict[str, Any], title: str, notes: tu
     if path.exists() and path.is_dir():
         raise InputError("is a folder", file=str(path), field="--html", expected="a file name such as backtest.html")
     if not path.parent.is_dir():
-        raise InputError("folder does not exist", file=str(path), field="--html", expected="a file in an existing folder")
+        raise InputError("folder does not exist", file=str(path), field="--html",
+                         expected="a file in an existing folder")
     page = render_html(result, title, notes)
     path.write_text(page, encoding="utf-8")
     console.print(safe(f"wrote {path}"))
@@ -382,11 +384,12 @@ def chongqing(
     _show_years(result, "Chongqing first approvals: expected [80% interval]")
     _show_scores(result["scores"])
     per = result["per_candidate"]
-    console.print(safe(f"Per candidate ({per['what']}): {per['approved']} approved of "
-                       f"{len(per['candidates'])} named; " + "; ".join(
-                           f"{n}: expected {per[n]['expected']:.2f}, Brier {per[n]['brier']:.3f}"
-                           for n in result["forecasters"] if n in per and per[n]["brier"] is not None)))
-    if not result["scored_years"]:
+    if result["scored_years"]:
+        scored = "; ".join(f"{n}: expected {per[n]['expected']:.2f}, Brier {per[n]['brier']:.3f}"
+                           for n in result["forecasters"] if n in per and per[n]["brier"] is not None)
+        console.print(safe(f"Per candidate ({per['what']}): {per['approved']} approved of "
+                           f"{len(per['candidates'])} named; {scored}"))
+    else:
         console.print(safe(f"no complete year after {when} in the data set (as of {data_as_of}): nothing scored"))
 
 

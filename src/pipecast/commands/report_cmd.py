@@ -33,6 +33,9 @@ def report(
     target: ReportTargetOption = None,
     lang: LangOption = None,
     title: TitleOpt = None,
+    value: Annotated[bool, typer.Option("--value", help="Add a Value section: deals' risk-adjusted value against "
+                                        "their headline, pipeline rNPV, the 2025 Chongqing measures' cost per "
+                                        "expected approval, and a tornado of the rNPV's sensitivity.")] = False,
 ) -> None:
     """Write an HTML report that opens offline: target probability, fan chart, distributions, candidates,
     pipeline funnel and every assumption. The forecast years are extended to cover every year of the target.
@@ -51,7 +54,12 @@ def report(
     assert goal is not None
     result = run_forecast(str(assets) if assets else None, rates=rates, as_of=as_of, years=years, target=goal,
                           db=context_db(ctx))
-    written = write_report(out, result, goal, title=title, lang=language)
+    summary = None
+    if value:  # the Value section (pipecast.report.value_section), with the store's recorded deals if any
+        from pipecast.report.value_section import compute_value_summary, recorded_deals
+
+        summary = compute_value_summary(result, stored_deals=recorded_deals(context_db(ctx), assets is None))
+    written = write_report(out, result, goal, title=title, lang=language, value=summary)
     echo(str(written))
     for line in result.warnings:
         echo(f"warning: {line}", err=True)

@@ -71,7 +71,9 @@ def _find(assets: list[Any], candidate: str, origin: str, key: str, when: dt.dat
 def deal(
     ctx: typer.Context,
     deal_file: Annotated[
-        Path, typer.Argument(help="DEAL.yaml: candidate, currency, date, upfront, milestones, royalties.")
+        Path,
+        typer.Argument(help="DEAL.yaml: candidate, currency, date, upfront, milestones, royalties; "
+                       "or `gr1803` for the bundled GR1803 terms."),
     ],
     assets: AssetsOption = None,
     rates: RatesOption = None,
@@ -85,11 +87,12 @@ def deal(
     """
     from pipecast.errors import InputError
     from pipecast.facade import resolve_as_of, resolve_rates
-    from pipecast.loading.deals import load_deal
+    from pipecast.loading.deals import bundled_deal_path, load_deal
     from pipecast.value.deals import value_deal
     from pipecast.value.economics import CURRENCIES, normalise_currency
 
-    the_deal = load_deal(deal_file)
+    with bundled_deal_path(str(deal_file)) as path:
+        the_deal = load_deal(path)
     if normalise_currency(the_deal.currency) not in CURRENCIES:
         raise InputError(
             f"key currency: no exchange rate for {the_deal.currency!r} to convert the default economics",

@@ -50,7 +50,8 @@ def _registry_end(path: str | Path, last_year: int) -> dt.date:
     """The list's last date: from its SOURCE.txt "(YYYY-MM-DD" commit note if present, else Dec 31 of its last year."""
     source = Path(path).with_name("SOURCE.txt")
     if source.is_file():
-        match = re.search(r"Commit:\s*\w+\s*\((\d{4}-\d{2}-\d{2})", source.read_text(encoding="utf-8", errors="replace"))
+        text = source.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"Commit:\s*\w+\s*\((\d{4}-\d{2}-\d{2})", text)
         if match:
             when = dt.date.fromisoformat(match.group(1))
             if when.year == last_year:

@@ -280,19 +280,42 @@ def load_programme(path: str | Path) -> Programme:
     )
 
 
-__all__ = ["BUNDLED_PROGRAMMES", "bundled_programme_path", "economics_overrides", "load_deal", "load_programme"]
+__all__ = [
+    "BUNDLED_DEALS",
+    "BUNDLED_PROGRAMMES",
+    "bundled_deal_path",
+    "bundled_programme_path",
+    "economics_overrides",
+    "load_deal",
+    "load_programme",
+]
 
 
 #: Support programmes shipped with pipecast: name -> file in pipecast/value/data.
 BUNDLED_PROGRAMMES = {"chongqing-2025": "chongqing-2025.yaml"}
+#: Deal terms shipped with pipecast (sourced totals; the split by event assumed, as each file says).
+BUNDLED_DEALS = {"gr1803": "gr1803.yaml"}
+
+
+@contextlib.contextmanager
+def _bundled(value: str, names: Mapping[str, str]) -> Iterator[Path]:
+    if value not in names:
+        yield Path(value)
+        return
+    ref = resources.files("pipecast.value") / "data" / names[value]
+    with resources.as_file(ref) as path:
+        yield path
 
 
 @contextlib.contextmanager
 def bundled_programme_path(value: str) -> Iterator[Path]:
     """The path of a bundled programme by name (`chongqing-2025`), or `value` as a path."""
-    if value not in BUNDLED_PROGRAMMES:
-        yield Path(value)
-        return
-    ref = resources.files("pipecast.value") / "data" / BUNDLED_PROGRAMMES[value]
-    with resources.as_file(ref) as path:
+    with _bundled(value, BUNDLED_PROGRAMMES) as path:
+        yield path
+
+
+@contextlib.contextmanager
+def bundled_deal_path(value: str) -> Iterator[Path]:
+    """The path of a bundled deal by name (`gr1803`), or `value` as a path."""
+    with _bundled(value, BUNDLED_DEALS) as path:
         yield path

@@ -47,8 +47,9 @@ def load_regions(path: str | Path | None = None) -> tuple[RegionTree, list[str]]
         region = Region(row.required("id", "a region id"), row.required("name", "a region name"),
                         row.required("kind", "country, province, city, district or park"), row.get("parent"),
                         tuple(a.strip() for a in row.get("aliases").split("|") if a.strip()), row.get("note"))
-        if region.id not in rows:
-            rows[region.id] = row.number
+        if region.id in rows:
+            raise row.error("id", f"duplicate region id {region.id!r}", "unique ids")
+        rows[region.id] = row.number
         regions.append(region)
         if _yes_no(row, "compare", False):
             hubs.append(region.id)

@@ -116,6 +116,12 @@ class KpiFigure:
     qualifier: str = ""  # "", ">", "~", "+" as printed ("120+" is 120 with qualifier "+")
     note: str = ""
 
+    @property
+    def shown(self) -> str:
+        """The value as printed: 120+, >100, ~40 or 42."""
+        number = f"{self.value:g}"
+        return number + "+" if self.qualifier == "+" else f"{self.qualifier}{number}"
+
 
 def _num(value: float | None) -> str:
     if value is None:

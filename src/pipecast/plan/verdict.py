@@ -88,7 +88,7 @@ def evaluate(
         elif target.metric == "approvals_total" and assets is not None:
             out.append(_total(target, assets, rates, as_of, first))
         elif target.metric == "in_clinic" and assets is not None:
-            out.append(_clinic(target, assets, mine, as_of, first))
+            out.append(_clinic(target, assets, mine, as_of, since_year or target.first_year))
         else:
             out.append(_entered(target, mine))
     return out
@@ -169,7 +169,7 @@ def _total(target: KpiTarget, assets: Sequence[Asset], rates: RateSet, as_of: dt
 def _clinic(target: KpiTarget, assets: Sequence[Asset], figures: Sequence[KpiFigure], as_of: dt.date,
             first: int) -> KpiStatus:
     series = [Point(d, in_clinic(assets, d), "registry", d.isoformat()) for d in year_ends(first, as_of)]
-    published = [Point(f.date, f.value, f.citation.title, f"{f.qualifier}{f.value:g} published") for f in figures]
+    published = [Point(f.date, f.value, f.citation.title, f"{f.shown} published") for f in figures]
     trend = ", ".join(f"{p.label}: {p.value:g}" for p in series)
     if published:
         trend += "; published: " + ", ".join(f"{p.date}: {p.label}" for p in published)
@@ -186,7 +186,7 @@ def _clinic(target: KpiTarget, assets: Sequence[Asset], figures: Sequence[KpiFig
 
 
 def _entered(target: KpiTarget, figures: Sequence[KpiFigure]) -> KpiStatus:
-    points = tuple(Point(f.date, f.value, f.citation.title, f"{f.qualifier}{f.value:g}") for f in figures)
+    points = tuple(Point(f.date, f.value, f.citation.title, f.shown) for f in figures)
     trend = ", ".join(f"{p.date}: {p.label}" for p in points)
     if not points:
         return KpiStatus(target, "cannot judge", "no comparable figure published (see the note)", None, points)

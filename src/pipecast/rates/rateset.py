@@ -23,6 +23,10 @@ Z90 = 1.2815515655446004
 BUNDLED_RATE_SETS: dict[str, tuple[str, str]] = {
     "global": ("global.csv", "BIO/Informa/QLS 2011-2020 phase transitions (BIO 2006-2015 where only verified there)"),
     "china": ("china.csv", "global success rates with NMPA review times for the filed stage (China)"),
+    "china_calibrated": (
+        "china_calibrated.csv",
+        "China success rates and durations from published China figures (Yaozh 2025, CDE 2023, Acta Pharm Sin B 2022)",
+    ),
 }
 
 

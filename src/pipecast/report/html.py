@@ -35,6 +35,7 @@ from pipecast.report.format import (
 )
 from pipecast.report.strings import LANGUAGES, STRINGS
 from pipecast.report.style import CSP, CSS, PLOT_SCRIPT
+from pipecast.report.value_section import ValueSummary, tornado_figure, value_section
 from pipecast.targets import Target
 
 __all__ = ["LANGUAGES", "render_report", "write_report"]
@@ -518,8 +519,17 @@ def _assumptions(forecast: Forecast, target: Target, t: dict[str, str]) -> str:
 # ---------------------------------------------------------------------------------------------- page
 
 
-def render_report(forecast: Forecast, target: Target, *, title: str | None = None, lang: str = "en") -> str:
-    """The whole report as one HTML document (a str) that opens offline in any browser."""
+def render_report(
+    forecast: Forecast,
+    target: Target,
+    *,
+    title: str | None = None,
+    lang: str = "en",
+    value: ValueSummary | None = None,
+) -> str:
+    """The whole report as one HTML document (a str) that opens offline in any browser.
+
+    With `value` (`pipecast.report.value_section.compute_value_summary`) it has a Value section too."""
     if lang not in STRINGS:
         raise InputError(f"unknown report language {lang!r}", field="--lang", expected=" or ".join(LANGUAGES))
     from plotly.offline import get_plotlyjs
@@ -532,8 +542,11 @@ def render_report(forecast: Forecast, target: Target, *, title: str | None = Non
         "fig-pmf": pmf_figure(forecast, target, t),
         "fig-funnel": funnel_figure(forecast, t),
     }
+    if value is not None:
+        figures["fig-tornado"] = tornado_figure(value, lang)
     figures_json = "{" + ",".join(f"{json.dumps(k)}:{fig.to_json()}" for k, fig in figures.items()) + "}"
-    data_json = json.dumps(_public_data(forecast, target), ensure_ascii=False, default=_json_default)
+    public = _public_data(forecast, target) | ({"value": value.as_dict()} if value is not None else {})
+    data_json = json.dumps(public, ensure_ascii=False, default=_json_default)
     meta = t["meta"].format(
         as_of=forecast.as_of.isoformat(),
         data_as_of=forecast.data_as_of.isoformat() if forecast.data_as_of else t["data_unknown"],
@@ -550,6 +563,7 @@ def render_report(forecast: Forecast, target: Target, *, title: str | None = Non
         _contributors(forecast, target, check, t),
         _candidates(forecast, target, check, t),
         _funnel_section(forecast, t),
+        value_section(value, lang, _table) if value is not None else "",
         _assumptions(forecast, target, t),
     ]
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")
@@ -590,10 +604,11 @@ def write_report(
     *,
     title: str | None = None,
     lang: str = "en",
+    value: ValueSummary | None = None,
 ) -> Path:
     """Write the report to `path` (UTF-8) and return the path written."""
     out = Path(path)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(forecast, target, title=title, lang=lang), encoding="utf-8")
+    out.write_text(render_report(forecast, target, title=title, lang=lang, value=value), encoding="utf-8")
     return out

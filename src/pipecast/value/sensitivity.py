@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from pipecast.domain import Asset, Phase
 from pipecast.rates import RateSet
 from pipecast.value.economics import Economics
 from pipecast.value.rnpv import value_candidate
+from pipecast.value.timing import candidate_timeline
 
 _MONEY_GROUPS: dict[str, tuple[str, ...]] = {
     "peak sales": ("peak_sales_median", "peak_sales_p90"),
@@ -64,9 +66,10 @@ def _scaled_durations(rates: RateSet, factor: float) -> RateSet:
 def tornado(asset: Asset, rates: RateSet, economics: Economics, as_of: dt.date, swing: float = 0.2) -> list[Swing]:
     """rNPV with each input moved by -swing and +swing, widest range first."""
     down, up = 1 - swing, 1 + swing
+    timeline = candidate_timeline(asset, rates, as_of)  # the economics do not move the timing: computed once
 
     def rnpv(r: RateSet, e: Economics) -> float:
-        return value_candidate(asset, r, e, as_of).rnpv
+        return value_candidate(asset, r, e, as_of, timeline if r is rates else None).rnpv
 
     out = [
         Swing(
@@ -92,6 +95,34 @@ def tornado(asset: Asset, rates: RateSet, economics: Economics, as_of: dt.date, 
             )
         )
     return sorted(out, key=lambda s: s.width, reverse=True)
+
+
+def pipeline_tornado(
+    assets: Sequence[Asset],
+    rates: RateSet,
+    economics_for: Callable[[Asset], Economics],
+    as_of: dt.date,
+    swing: float = 0.2,
+) -> tuple[float, list[Swing]]:
+    """(the pipeline's rNPV, its tornado): each input moved by -swing and +swing for every candidate at once.
+
+    The pipeline's rNPV is the sum of its candidates' (cohorts counted by their copies), so each swing's rNPV is
+    the sum of the candidates' swung values; a candidate the input does not move (the phase inputs of one
+    no longer in development) adds its unchanged value."""
+    base = 0.0
+    low: dict[str, float] = {}
+    high: dict[str, float] = {}
+    for asset in assets:
+        economics = economics_for(asset)
+        moved = {s.input: s for s in tornado(asset, rates, economics, as_of, swing)}
+        value = value_candidate(asset, rates, economics, as_of).rnpv
+        base += value * asset.count
+        for name in (*_MONEY_GROUPS, "phase success probabilities", "phase durations"):
+            one = moved.get(name, Swing(name, value, value))
+            low[name] = low.get(name, 0.0) + one.low * asset.count
+            high[name] = high.get(name, 0.0) + one.high * asset.count
+    swings = [Swing(name, low[name], high[name]) for name in low]
+    return base, sorted(swings, key=lambda s: s.width, reverse=True)
 
 
 def break_even_peak_sales(asset: Asset, rates: RateSet, economics: Economics, as_of: dt.date) -> float | None:

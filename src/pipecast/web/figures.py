@@ -13,7 +13,7 @@ from typing import Any
 
 from pipecast.engines.result import Forecast
 from pipecast.report.charts import count_dtick, fan_figure, funnel_figure, pmf_figure
-from pipecast.report.format import band_label, esc
+from pipecast.report.format import esc, format_probability
 from pipecast.report.style import BLUE, FONT_STACK, IN_BAND, OUT_BAND
 from pipecast.targets import Target
 from pipecast.web.views import Count
@@ -36,7 +36,7 @@ def to_json(figure: Any) -> str:
     return str(figure.to_json())
 
 
-def gauge_figure(forecast: Forecast, target: Target, t: dict[str, str]) -> Any:
+def gauge_figure(forecast: Forecast, target: Target) -> Any:
     """One dial per target year: P(target band) in that year, the band's colour where it is likely."""
     import plotly.graph_objects as go
 
@@ -51,16 +51,15 @@ def gauge_figure(forecast: Forecast, target: Target, t: dict[str, str]) -> Any:
             value=round(p * 100, 1),
             number={"suffix": "%", "font": {"size": 26}},
             title={"text": f"{year}", "font": {"size": 15}},
-            domain={"x": [k / n + 0.01, (k + 1) / n - 0.01], "y": [0, 1]},
+            domain={"x": [k / n + 0.035, (k + 1) / n - 0.035], "y": [0, 1]},
             gauge={
-                "axis": {"range": [0, 100], "ticksuffix": "%", "dtick": 25},
+                "axis": {"range": [0, 100], "ticksuffix": "%", "tickvals": [0, 50, 100],
+                         "ticktext": ["0%", "50%", "100%"], "tickfont": {"size": 11}},
                 "bar": {"color": IN_BAND if p >= 0.5 else f"rgb({BLUE})"},
                 "steps": [{"range": [0, 100], "color": "#eef1f5"}],
             },
         ))
     fig.update_layout(**_layout(210, margin={"l": 25, "r": 25, "t": 40, "b": 10}))
-    fig.add_annotation(text=esc(t["col_in_band"].format(band=band_label(target))), showarrow=False,
-                       x=0, y=1.18, xref="paper", yref="paper", xanchor="left")
     return fig
 
 
@@ -83,7 +82,7 @@ def breakdown_figure(counts: Sequence[Count], t: dict[str, str], *, limit: int =
                                 bargap=0.25, showlegend=False))
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_xaxes(title_text=t["axis_candidates"], rangemode="tozero", tickformat="d",
-                     dtick=count_dtick(max([*values, 1]) * 1.1))
+                     dtick=count_dtick(max([*values, 1]) * 1.1, ticks=4))
     return fig
 
 
@@ -94,7 +93,7 @@ def approval_years_figure(forecast: Forecast, row: int, t: dict[str, str]) -> An
     years = list(forecast.years)
     values = [float(forecast.probabilities[row, j]) for j in range(len(years))]
     fig = go.Figure(go.Bar(
-        x=years, y=values, marker={"color": OUT_BAND}, text=[f"{v:.1%}" for v in values],
+        x=years, y=values, marker={"color": OUT_BAND}, text=[format_probability(v) for v in values],
         textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{y:.1%}<extra></extra>",
     ))
     top = max([*values, 0.05])

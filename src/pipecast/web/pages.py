@@ -33,7 +33,7 @@ from pipecast.api.security import Principal
 from pipecast.errors import InputError, PipecastError
 from pipecast.settings import from_env, int_value
 from pipecast.web import figures, views
-from pipecast.web.i18n import strings
+from pipecast.web.i18n import format_date, strings
 from pipecast.web.imports import (
     ImportProblem,
     StagedUpload,
@@ -43,7 +43,15 @@ from pipecast.web.imports import (
     take_staged,
 )
 from pipecast.web.render import language, link, page
-from pipecast.web.results import chinese_name, comparison_view, data_age_text, forecast_view
+from pipecast.web.results import (
+    Notices,
+    chinese_name,
+    comparison_view,
+    data_age_text,
+    forecast_view,
+    notices,
+    plain_notices,
+)
 from pipecast.web.scenario_files import ScenarioFile, scenario_files
 
 router = APIRouter(include_in_schema=False)
@@ -162,6 +170,12 @@ def static_file(name: str) -> Response:
                                                           "X-Content-Type-Options": "nosniff"})
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon (browsers ask for one): an empty answer rather than a 404 in every page's console."""
+    return Response(status_code=204)
+
+
 # ------------------------------------------------------------------------------------------------ overview
 
 
@@ -186,7 +200,7 @@ def overview(request: Request, user: CurrentUserOrNone, state: StateDep) -> Resp
     from pipecast.report.format import band_label, format_probability, span_label
 
     figs = {
-        "fig-gauge": figures.to_json(figures.gauge_figure(result, target, t)),
+        "fig-gauge": figures.to_json(figures.gauge_figure(result, target)),
         "fig-phase": figures.to_json(figures.funnel_figure(result, t)),
         "fig-area": figures.to_json(figures.breakdown_figure(area, t)),
         "fig-modality": figures.to_json(figures.breakdown_figure(modality, t)),
@@ -196,7 +210,7 @@ def overview(request: Request, user: CurrentUserOrNone, state: StateDep) -> Resp
         figures=figs, as_of=as_of, target=str(target), band=band_label(target),
         span=span_label(target.first_year, target.last_year), p_all=format_probability(check.all_years_in_band),
         p_all_raw=float(check.all_years_in_band), data_age=data_age_text(result, t, lang),
-        stale=bool(result.warnings), warnings=list(result.warnings), phase_counts=phase_counts,
+        stale=bool(result.warnings), notes=notices(result, target, t, lang), phase_counts=phase_counts,
     )
 
 
@@ -249,8 +263,8 @@ def candidate(request: Request, asset_id: str, user: CurrentUserOrNone, state: S
         figs["fig-approval"] = figures.to_json(figures.approval_years_figure(result, row, t))
         caption = t["approval_caption"].format(
             span=span_label(result.years[0], result.years[-1]), p=format_probability(float(result.p_approval[row])),
-            rates=result.rate_set.name, as_of=as_of.isoformat())
-    zh = chinese_name(asset)
+            rates=result.rate_set.name, as_of=format_date(as_of, lang))
+    zh = chinese_name(asset, t)
     title = f"{zh} ({asset.name})" if lang == "zh" and zh else asset.name
     return page(
         request, "candidate.html", title_key="h_candidates", active="/candidates", user=user,
@@ -318,12 +332,14 @@ def scenarios_page(request: Request, user: CurrentUserOrNone, state: StateDep, b
                         as_of=as_of or clock.today().isoformat(), paths=_paths(paths))
     error = ""
     comparison = None
-    warnings: list[str] = []
+    notes = Notices([], [])
     figs: dict[str, str] = {}
     if base and other:
         try:
-            comparison, warnings = _compare(state, by_key[form.base], by_key[form.other],
-                                            _parse_date(form.as_of, "as_of"), form.paths)
+            when = _parse_date(form.as_of, "as_of")
+            comparison, warnings, data_as_of = _compare(state, by_key[form.base], by_key[form.other], when,
+                                                        form.paths)
+            notes = plain_notices(warnings, data_as_of, when, t, lang)
         except PipecastError as exc:
             error = str(exc)
     view = comparison_view(comparison, t, lang) if comparison is not None else None
@@ -332,12 +348,12 @@ def scenarios_page(request: Request, user: CurrentUserOrNone, state: StateDep, b
     return page(
         request, "scenarios.html", title_key="h_scenarios", active="/scenarios", user=user,
         csrf=csrf_token(request), figures=figs, files=files, form=form, max_paths=MAX_PAGE_PATHS,
-        comparison=view, warnings=warnings, error=error, status=422 if error else 200,
+        comparison=view, notes=notes, error=error, status=422 if error else 200,
     )
 
 
 def _compare(state: AppState, base: ScenarioFile, other: ScenarioFile, when: dt.date,
-             paths: int) -> tuple[Any, list[str]]:
+             paths: int) -> tuple[Any, list[str], dt.date | None]:
     from pipecast.domain import Portfolio
     from pipecast.facade import _data_age_warnings, check_years, latest_date, require_candidates
     from pipecast.loading.scenarios import compare
@@ -351,7 +367,8 @@ def _compare(state: AppState, base: ScenarioFile, other: ScenarioFile, when: dt.
     result = compare(base.path, [other.path], goal, paths, int_value("seed"), assets=assets, rates=rates,
                      as_of=when, engine=from_env("engine"))
     views_known = [v for v in (a.as_of(when) for a in assets) if v is not None]
-    return result, _data_age_warnings(latest_date(views_known, as_of=when), when)
+    data_as_of = latest_date(views_known, as_of=when)
+    return result, _data_age_warnings(data_as_of, when), data_as_of
 
 
 # ------------------------------------------------------------------------------------------------ import

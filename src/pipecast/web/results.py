@@ -4,6 +4,7 @@ language. The numbers are the forecast's own; only their wording and format are 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,11 +16,15 @@ from pipecast.targets import Target
 from pipecast.web.i18n import format_date, format_number, phase_label
 
 
-def chinese_name(asset: Asset | None) -> str:
-    """The candidate's Chinese alias, if it has one (shown first on Chinese pages)."""
+def chinese_name(asset: Asset | None, t: dict[str, str]) -> str:
+    """The candidate's Chinese alias (shown first on Chinese pages); a cohort gets the report's Chinese
+    description of it; "" when there is neither."""
     if asset is None or is_cjk(asset.name):
         return ""
-    return next((alias for alias in asset.aliases if is_cjk(alias)), "")
+    alias = next((alias for alias in asset.aliases if is_cjk(alias)), "")
+    if not alias and asset.id.startswith("cohort:") and "cohort_name" in t:
+        return t["cohort_name"].format(phase=phase_label(asset.phase.value, t))
+    return alias
 
 
 def data_age_text(forecast: Forecast, t: dict[str, str], lang: str) -> str:
@@ -30,10 +35,44 @@ def data_age_text(forecast: Forecast, t: dict[str, str], lang: str) -> str:
                                 as_of=format_date(forecast.as_of, lang))
 
 
-def warnings_text(forecast: Forecast) -> list[str]:
-    """The forecast's warnings as it words them (English sentences; the data's age is also said in the
-    page's language beside the headline)."""
-    return list(forecast.warnings)
+@dataclass(frozen=True, slots=True)
+class Notices:
+    """What a reader must know before quoting the numbers: `shown` in the page's language, and the program's
+    own English sentences (`originals`) folded beneath them on a Chinese page (empty on an English one)."""
+
+    shown: list[str]
+    originals: list[str]
+
+
+def notices(forecast: Forecast, target: Target | None, t: dict[str, str], lang: str) -> Notices:
+    """The forecast's warnings. In English as the forecast words them; in Chinese the same facts (the data's
+    age, the stale candidates and what rests on them) said in Chinese from the forecast's fields."""
+    originals = list(forecast.warnings)
+    if lang == "en" or not originals:
+        return Notices(originals, [])
+    shown = [data_age_text(forecast, t, lang)]
+    stale = [a for a in forecast.assets if a.id in forecast.stale_ids]
+    if stale:
+        text = t["stale_count"].format(n=format_number(sum(a.count for a in stale), lang))
+        if target is not None and forecast.stale_share is not None:
+            with_all = forecast.check(target).all_years_in_band
+            without = min(1.0, max(0.0, with_all - forecast.stale_share))
+            text += t["stale_share"].format(without=format_probability(without), p=format_probability(with_all))
+        shown.append(text)
+    return Notices(shown, originals)
+
+
+def plain_notices(originals: list[str], data_as_of: dt.date | None, as_of: dt.date, t: dict[str, str],
+                  lang: str) -> Notices:
+    """Warnings about the data's age alone (the scenario page), in the page's language."""
+    if lang == "en" or not originals:
+        return Notices(originals, [])
+    if data_as_of is None:
+        return Notices([t["data_age_none"]], originals)
+    days = (as_of - data_as_of).days
+    text = t["stale_data"].format(data_as_of=format_date(data_as_of, lang), as_of=format_date(as_of, lang),
+                                  days=format_number(days, lang))
+    return Notices([text], originals)
 
 
 @dataclass
@@ -44,7 +83,7 @@ class ForecastView:
     lead: str
     verdict: str
     data_age: str
-    warnings: list[str]
+    warnings: Notices
     year_headers: list[str]
     year_rows: list[list[str]]
     contributors_caption: str
@@ -69,7 +108,7 @@ def forecast_view(forecast: Forecast, target: Target, t: dict[str, str], lang: s
                           format_number(o.observed, lang)])
     by_id = {a.id: a for a in forecast.assets}
     contributors = [
-        {"id": c.asset_id, "name": c.name, "zh_name": chinese_name(by_id.get(c.asset_id)), "phase": c.phase,
+        {"id": c.asset_id, "name": c.name, "zh_name": chinese_name(by_id.get(c.asset_id), t), "phase": c.phase,
          "stale": c.asset_id in forecast.stale_ids, "p_range": format_probability(c.expected_in_range),
          "delta": format_delta(c.delta_probability, t)}
         for c in check.contributors
@@ -99,7 +138,7 @@ def forecast_view(forecast: Forecast, target: Target, t: dict[str, str], lang: s
         lead=t["result_lead"].format(band=band, span=span, p=p_all),
         verdict=t["verdict"].format(verdict=t[verdict_key(check.all_years_in_band)]),
         data_age=data_age_text(forecast, t, lang),
-        warnings=warnings_text(forecast),
+        warnings=notices(forecast, target, t, lang),
         year_headers=[t["col_year"], t["col_in_band"].format(band=band), t["col_at_least"].format(low=target.low),
                       t["col_expected"], t["col_range90"], t["col_observed"]],
         year_rows=year_rows,

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request, Response
 
 from pipecast.api.deps import AppState, ReaderDep, StateDep
 from pipecast.api.errors import ApiError, not_found
-from pipecast.api.schemas import ErrorDetail, ForecastCreate, JobPublic
 from pipecast.api.jobs import Job
+from pipecast.api.schemas import ErrorDetail, ForecastCreate, JobPublic
 
 router = APIRouter(tags=["forecasts"])
 JOBS_PATH = "/api/v1/jobs"

@@ -65,7 +65,8 @@ def get_organisation(state: StateDep, who: ReaderDep, org_id: str) -> Organisati
 
 @router.post("/organisations", response_model=OrganisationPublic, status_code=201,
              summary="Add an organisation (admin)")
-def create_organisation(request: Request, state: StateDep, who: AdminDep, org: OrganisationCreate) -> OrganisationPublic:
+def create_organisation(request: Request, state: StateDep, who: AdminDep,
+                        org: OrganisationCreate) -> OrganisationPublic:
     if any(o.id == org.id for o in state.store.organisations()):
         raise ApiError(409, "conflict", f"organisation {org.id!r} exists already", "id")
     new = Organisation(org.id, org.name, OrgKind(org.kind), tuple(a for a in org.aliases if a.strip()), org.city,

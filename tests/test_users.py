@@ -1,0 +1,93 @@
+"""`pipecast users add|list|token|revoke` and `pipecast db upgrade`: the first admin from the command line,
+tokens that work against the API and stop working when revoked, secrets stored only as hashes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from pipecast.api import ApiSettings, create_app
+from pipecast.cli import run
+from pipecast.store import Store
+
+
+def cli(db: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    old = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run(["--db", db, *args])
+    finally:
+        sys.stdin = old
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "users.sqlite")
+
+
+def test_first_admin_token_and_revoke(db: str) -> None:
+    code, out, err = cli(db, "users", "add", "root", "--role", "admin", stdin="s3cret-password\n")
+    assert code == 0, err
+    code, token, err = cli(db, "users", "token", "root")
+    assert code == 0, err
+    token = token.strip()
+    assert token.startswith("pct_")
+    assert "\n" not in token
+    with Store.open(db) as store, store.engine.connect() as conn:
+        hashes = [r[0] for r in conn.execute(text("SELECT token_hash FROM api_tokens"))]
+        password = conn.execute(text("SELECT password_hash FROM users")).scalar()
+    assert token not in hashes
+    assert len(hashes) == 1
+    assert str(password).startswith("$argon2id$")
+    assert "s3cret-password" not in str(password)
+    with TestClient(create_app(ApiSettings(db=db))) as client:
+        me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
+        assert (me["name"], me["role"], me["via"]) == ("root", "admin", "token")
+        login = client.post("/login", json={"username": "root", "password": "s3cret-password"})
+        assert login.status_code == 200
+        client.cookies.clear()
+        code, out, err = cli(db, "users", "revoke", "root")
+        assert code == 0
+        assert "revoked 1 token" in out
+        revoked = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert revoked.status_code == 401
+        assert revoked.json()["error"]["code"] == "unauthorized"
+
+
+def test_user_mistakes_are_one_line_and_exit_2(db: str) -> None:
+    assert cli(db, "users", "add", "a", "--role", "boss", stdin="long enough pw\n")[0] == 2
+    code, _, err = cli(db, "users", "add", "a", "--role", "viewer", stdin="short\n")
+    assert code == 2
+    assert "password too short" in err
+    assert err.count("\n") == 1
+    code, _, err = cli(db, "users", "add", "e", "--role", "editor", stdin="long enough pw\n")
+    assert code == 2
+    assert "--org" in err
+    assert cli(db, "users", "add", "v", "--role", "viewer", stdin="long enough pw\n")[0] == 0
+    code, _, err = cli(db, "users", "add", "v", "--role", "viewer", stdin="long enough pw\n")
+    assert code == 2
+    assert "exists already" in err
+    code, _, err = cli(db, "users", "token", "nobody")
+    assert code == 2
+    assert "no user 'nobody'" in err
+    code, out, _ = cli(db, "users", "list")
+    assert out.split() == ["v", "viewer", "-"]
+
+
+def test_db_upgrade_creates_the_schema(db: str) -> None:
+    code, _out, err = cli(db, "db", "upgrade")
+    assert code == 0, err
+    with Store.open(db) as store:
+        from pipecast.store.schema import known_revisions
+
+        assert store.schema_version() == known_revisions()[1]
+        assert "audit_log" in store.engine.dialect.get_table_names(store.engine.connect())

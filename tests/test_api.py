@@ -225,6 +225,15 @@ def test_long_monte_carlo_runs_as_a_job_with_the_cli_result(db_file: Path) -> No
         assert_error(api.client.get(f"{V1}/jobs/nope", headers=api.auth("viewer")), 404, "not_found")
 
 
+def test_jobs_past_the_limit_are_refused(db_file: Path) -> None:
+    for api in make_api(str(db_file), ApiSettings(db=str(db_file), max_pending_jobs=0)):
+        spec = {"as_of": "2025-11-01", "background": True}
+        assert_error(api.client.post(f"{V1}/forecasts", json=spec, headers=api.auth("viewer")), 429,
+                     "too_many_requests")
+        assert api.client.post(f"{V1}/forecasts", json={"as_of": "2025-11-01"},
+                               headers=api.auth("viewer")).status_code == 200
+
+
 def test_forecast_options_are_checked(api: Api) -> None:
     viewer = api.auth("viewer")
     assert_error(api.client.post(f"{V1}/forecasts", json={"paths": 10}, headers=viewer), 422, field="paths")
@@ -410,6 +419,22 @@ def test_openapi_and_health(api: Api) -> None:
     assert health["candidates"] == 22
 
 
+def test_rate_sets_and_targets(api: Api) -> None:
+    from pipecast.loading.rates import bundled_rate_set
+    from pipecast.rates import BUNDLED_RATE_SETS
+
+    names = [r["name"] for r in api.client.get(f"{V1}/rate-sets", headers=api.auth("viewer")).json()]
+    assert names == sorted(BUNDLED_RATE_SETS)
+    assert {"china", "global"} <= set(names)
+    china = api.client.get(f"{V1}/rate-sets/china", headers=api.auth("viewer")).json()
+    assert [r["p_success"] for r in china["rows"]] == [r.p_success for r in bundled_rate_set("china").rows]
+    assert_error(api.client.get(f"{V1}/rate-sets/../../etc", headers=api.auth("viewer")), 404)
+    target = api.client.get(f"{V1}/targets", params={"target": "2027-2030:1-3"}, headers=api.auth("viewer")).json()
+    assert (target["first_year"], target["last_year"], target["low"], target["high"]) == (2027, 2030, 1, 3)
+    assert_error(api.client.get(f"{V1}/targets", params={"target": "2030-2027:1-3"}, headers=api.auth("viewer")),
+                 422, "invalid")
+
+
 def test_organisations_list_their_candidates(api: Api) -> None:
     org = api.client.get(f"{V1}/organisations/org:genrix", headers=api.auth("viewer")).json()
     assert GENRIX in org["candidates"]
@@ -444,3 +469,24 @@ def test_api_on_postgresql(postgres_db_url: str) -> None:
 
 def test_client_reads_need_credentials(api: Api) -> None:
     assert_error(TestClient(api.client.app).get(f"{V1}/candidates"), 401, "unauthorized")
+
+
+def test_serve_builds_the_app_from_its_options(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    served: dict[str, Any] = {}
+
+    def fake_run(app: Any, **kwargs: Any) -> None:
+        served.update(kwargs, app=app)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    outcome = invoke(str(db_file), "serve", "--public-read", "--port", "8123")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
+    with TestClient(served["app"]) as client:  # --public-read took effect: an anonymous read is served
+        assert client.get(f"{V1}/candidates", params={"q": "赛立奇"}).json()["total"] == 1
+    served.clear()
+    assert invoke(str(db_file), "serve", "--port", "8124").exit_code == 0
+    with TestClient(served["app"]) as client:
+        assert_error(client.get(f"{V1}/candidates"), 401, "unauthorized")
+    assert invoke(str(db_file), "serve", "--port", "0").exit_code == 2

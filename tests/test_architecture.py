@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "pipecast"
 
 #: The pure core: no database, files, HTTP or terminal.
-CORE = ("domain", "errors", "matching", "rates", "engines", "targets", "scenarios", "backtest", "value")
+CORE = ("domain", "errors", "matching", "rates", "engines", "targets", "scenarios", "backtest", "value", "plan")
 #: Libraries that do I/O or belong to the shell; the core never imports them.
 IO_LIBRARIES = frozenset(
     {

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -110,9 +111,9 @@ def test_a_changed_row_under_a_known_key_is_refused_and_nothing_is_written(store
         ({"currency": ""}, "currency"),  # an amount needs its currency
     ],
 )
-def test_bad_rows_are_one_line_errors(store: Store, change: dict[str, object], field: str) -> None:
+def test_bad_rows_are_one_line_errors(store: Store, change: dict[str, Any], field: str) -> None:
     with pytest.raises(InputError) as caught:
-        add_money(store, [], [dataclasses.replace(LOAN, **change)])  # type: ignore[arg-type]
+        add_money(store, [], [dataclasses.replace(LOAN, **change)])
     assert caught.value.field == field
     assert "\n" not in str(caught.value)
     assert funding(store) == []
@@ -252,3 +253,51 @@ def test_a_bad_data_file_names_file_row_and_field(tmp_path: Path) -> None:
         read_money_folder(tmp_path)
     assert (caught.value.row, caught.value.field) == (2, "source_url")
     assert "funding.csv" in str(caught.value)
+
+
+DEAL_YAML = """candidate: a1
+licensee: Partner Co
+licensor: Acme Bio
+date: 2025-03-01
+currency: USD
+upfront: 20
+milestones:
+  - {event: approved, amount: 100}
+  - {event: sales, above: 500, amount: 50}
+royalties: [{above: 0, rate: 0.05}]
+source: {title: Press release, url: "https://example.org/a1", date: 2025-03-02}
+"""
+
+
+def test_record_a_deal_yaml_keeps_its_terms(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pipecast.loading.deals import deal_from_terms, load_deal
+
+    path = tmp_path / "DEAL.yaml"
+    path.write_text(DEAL_YAML, encoding="utf-8")
+    db = str(tmp_path / "p.sqlite")
+    assert run(["--db", db, "value", "record", str(path), "--dry-run"]) == 0
+    assert "would add 1 deal(s)" in capsys.readouterr().out
+    assert not Path(db).exists()  # a dry run creates nothing
+    assert run(["--db", db, "value", "record", str(path)]) == 0
+    assert run(["--db", db, "value", "record", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{"):])["deals_added"] == 0  # the second time adds nothing
+    with Store.open(db, create=False) as store:
+        (recorded,) = deals(store)
+    assert recorded.key == "a1-partner-co-2025-03-01"
+    assert (recorded.upfront, recorded.development_milestones, recorded.sales_milestones) == (20, 100, 50)
+    assert recorded.headline == 20 + 100 + 50
+    assert recorded.source_date == dt.date(2025, 3, 2)
+    again = deal_from_terms(json.loads(recorded.terms), "store")
+    original = load_deal(path)
+    assert dataclasses.replace(again, origin="") == dataclasses.replace(original, origin="")
+
+
+def test_recording_needs_a_source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "DEAL.yaml"
+    path.write_text(DEAL_YAML.split("source:")[0], encoding="utf-8")
+    code = run(["--db", str(tmp_path / "p.sqlite"), "value", "record", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "key source" in err
+    assert len(err.strip().splitlines()) == 1

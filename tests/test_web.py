@@ -98,6 +98,14 @@ def test_unsafe_source_links_are_not_links() -> None:
     assert views.safe_url("https://example.org/a") == "https://example.org/a"
 
 
+def test_rate_sources_link_only_their_urls() -> None:
+    from pipecast.web.results import linked
+
+    pieces = linked("BIO 2021, https://example.org/r.pdf. Note <b>x</b> javascript:alert(1)")
+    assert pieces == [("BIO 2021, ", ""), ("https://example.org/r.pdf", "https://example.org/r.pdf"),
+                      (". Note <b>x</b> javascript:alert(1)", "")]
+
+
 def test_both_languages_have_the_same_words() -> None:
     assert set(i18n.WEB_STRINGS["en"]) == set(i18n.WEB_STRINGS["zh"])
     used = set()
@@ -208,6 +216,9 @@ def test_import_commit_writes_what_the_dry_run_showed_and_escapes_names(client: 
     assert "<script>alert(1)</script>" not in listing
     audit = client.get("/audit").text
     assert "imports.post" in audit
+    refused = client.get("/audit", params={"outcome": "refused"}).text
+    assert "imports.post" not in refused  # the filter keeps only refusals
+    assert "import.post · refused 403" in refused  # the forged commit above, recorded as an attempt
 
 
 def test_import_needs_an_editor_of_the_owner(client: Any) -> None:
@@ -230,3 +241,30 @@ def test_login_form_refuses_a_wrong_password_on_the_page(client: Any) -> None:
     assert "用户名或密码错误" in answer.text
     assert client.post("/signin", data={"username": "admin", "password": PASSWORD, "next": "//evil.example"},
                        follow_redirects=False).headers["location"] == "/"
+
+
+def test_unknown_candidate_is_a_404_page_with_the_id_escaped(client: Any) -> None:
+    _login(client, "viewer")
+    answer = client.get("/candidates/<img src=x onerror=alert(1)>")
+    assert answer.status_code == 404
+    assert "&lt;img src=x onerror=alert(1)&gt;" in answer.text
+    assert "<img src=x" not in answer.text
+
+
+def test_public_read_shows_pages_without_login_but_not_the_import(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from pipecast.api import ApiSettings, create_app
+    from pipecast.domain import Asset as A
+    from pipecast.store import Store
+
+    db = str(tmp_path / "p.sqlite")
+    with Store.open(db) as store:
+        store.add_assets([A("x-1", "Xeno", (PhaseEvent(Phase.PHASE2, dt.date(2024, 3, 1)),), sponsor="S")])
+    with TestClient(create_app(ApiSettings(db=db, public_read=True))) as anonymous:
+        assert _found(anonymous, "xeno") == ["x-1"]
+        assert anonymous.get("/candidates/x-1").status_code == 200
+        assert anonymous.get("/import", follow_redirects=False).status_code == 303
+        refused = anonymous.post("/import", data={"action": "dry_run"},
+                                 files={"file": ("a.csv", HEADER.encode(), "text/csv")}, follow_redirects=False)
+        assert refused.status_code == 303

@@ -45,10 +45,20 @@ def open_state(settings: ApiSettings) -> AppState:
 
 
 def api_router() -> APIRouter:
-    from pipecast.api.routers import audit, auth, candidates, forecasts, health, imports, organisations, users
+    from pipecast.api.routers import (
+        audit,
+        auth,
+        candidates,
+        forecasts,
+        health,
+        imports,
+        organisations,
+        rate_sets,
+        users,
+    )
 
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (health, candidates, forecasts, organisations, imports, audit, users):
+    for module in (health, candidates, forecasts, organisations, rate_sets, imports, audit, users):
         router.include_router(module.router)
     router.include_router(auth.api_router)
     return router

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from pipecast.api.jobs import ForecastCache, JobRunner
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The dependencies that do no I/O are `async def`: FastAPI runs them on the event loop rather than sending
+# each to the thread pool (a thread hop per dependency costs more than the work).
 
 
 @dataclass
@@ -47,7 +49,7 @@ class AppState:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.pipecast
     return state
 
@@ -55,7 +57,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_store(state: StateDep) -> Store:
+async def get_store(state: StateDep) -> Store:
     return state.store
 
 
@@ -146,7 +148,7 @@ def _unauthorized() -> ApiError:
                     headers={"WWW-Authenticate": "Bearer"})
 
 
-def require_reader(principal: CurrentUserOrNone, state: StateDep) -> Principal:
+async def require_reader(principal: CurrentUserOrNone, state: StateDep) -> Principal:
     """Anyone logged in; anonymous visitors too when the app runs with `public_read`."""
     if principal is None:
         if state.settings.public_read:
@@ -155,7 +157,7 @@ def require_reader(principal: CurrentUserOrNone, state: StateDep) -> Principal:
     return principal
 
 
-def require_writer(principal: CurrentUserOrNone) -> Principal:
+async def require_writer(principal: CurrentUserOrNone) -> Principal:
     """An editor or an admin (an editor's organisation is checked by each endpoint)."""
     if principal is None:
         raise _unauthorized()
@@ -164,7 +166,7 @@ def require_writer(principal: CurrentUserOrNone) -> Principal:
     return principal
 
 
-def require_admin(principal: CurrentUserOrNone) -> Principal:
+async def require_admin(principal: CurrentUserOrNone) -> Principal:
     if principal is None:
         raise _unauthorized()
     if not principal.is_admin:

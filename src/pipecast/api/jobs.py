@@ -72,6 +72,11 @@ class JobRunner:
         finally:
             job.finished_at = dt.datetime.now(dt.UTC)
 
+    def pending(self) -> int:
+        """Jobs queued or running."""
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if job.status in ("queued", "running"))
+
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)

@@ -15,9 +15,11 @@ DEFAULT_SESSION_HOURS = 12
 #: Monte Carlo runs with more paths than this run as a background job (202 and a job URL).
 DEFAULT_SYNC_PATHS = 20_000
 #: The most Monte Carlo paths one request may ask for.
-DEFAULT_MAX_PATHS = 1_000_000
+DEFAULT_MAX_PATHS = 200_000
 #: Threads that run background forecast jobs.
 DEFAULT_JOB_WORKERS = 2
+#: Jobs queued or running at once; more are refused with 429 until some finish.
+DEFAULT_MAX_PENDING_JOBS = 8
 #: Forecast results kept in memory per app (keyed by the request and the store's data version).
 DEFAULT_CACHE_SIZE = 64
 SESSION_COOKIE = "pipecast_session"
@@ -40,6 +42,7 @@ class ApiSettings:
     sync_paths: int = DEFAULT_SYNC_PATHS
     max_paths: int = DEFAULT_MAX_PATHS
     job_workers: int = DEFAULT_JOB_WORKERS
+    max_pending_jobs: int = DEFAULT_MAX_PENDING_JOBS
     cache_size: int = DEFAULT_CACHE_SIZE
     #: Send the session cookie only over HTTPS (set behind a TLS reverse proxy).
     secure_cookies: bool = False

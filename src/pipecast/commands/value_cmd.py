@@ -375,6 +375,45 @@ def funding(
         echo("    " + "; ".join([*terms, f.programme, f"source: {f.source_title} {f.source_url}"]).replace("; ;", ";"))
 
 
+def record(
+    ctx: typer.Context,
+    path: Annotated[
+        Path,
+        typer.Argument(help="DEAL.yaml with `source: {title, url, date}`, or a folder holding deals.csv and/or "
+                       "funding.csv (the bundled data set's columns)."),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Record deals and funding events in the store: append-only, chained, idempotent by key.
+
+    Example: pipecast --db pipecast.sqlite value record examples/deals/gr1803.yaml
+    """
+    from pipecast.commands.store_cmds import open_store
+    from pipecast.errors import InputError
+    from pipecast.loading.deals import deal_record
+    from pipecast.store.money import add_money, read_money_folder
+
+    if path.is_dir():
+        deal_list, funding_list = read_money_folder(path)
+        if not deal_list and not funding_list:
+            raise InputError("no deals.csv or funding.csv in the folder", file=str(path),
+                             expected="a folder with deals.csv and/or funding.csv")
+    elif path.suffix.lower() in (".yaml", ".yml"):
+        deal_list, funding_list = [deal_record(path)], []
+    else:
+        raise InputError("not a DEAL.yaml or a folder", file=str(path),
+                         expected="a DEAL.yaml, or a folder with deals.csv and/or funding.csv")
+    with open_store(ctx, write=True, preview=dry_run) as store:
+        added = add_money(store, deal_list, funding_list, dry_run=dry_run)
+    out = {"file": str(path), "deals_added": added[0], "funding_events_added": added[1], "dry_run": dry_run}
+    if json_output:
+        echo_json(out)
+        return
+    verb = "would add" if dry_run else "added"
+    echo(f"{path}: {verb} {added[0]} deal(s) and {added[1]} funding event(s)")
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(
         help="Risk-adjusted values: deals, candidate and pipeline rNPV, support programmes.", no_args_is_help=True
@@ -385,4 +424,5 @@ def register(app: typer.Typer) -> None:
     group.command("programme")(programme)
     group.command("deals")(deals)
     group.command("funding")(funding)
+    group.command("record")(record)
     app.add_typer(group, name="value")

@@ -38,7 +38,14 @@ from typing import Literal
 from pipecast.domain import Asset, Phase, PhaseEvent, normalise_name
 from pipecast.errors import InputError
 from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
-from pipecast.ingest.summary import ALL_REGIONS, PROGRESS_EVERY, ImportSummary, Progress, guard_memory
+from pipecast.ingest.summary import (
+    ALL_REGIONS,
+    PROGRESS_EVERY,
+    REGISTRY_KINDS,
+    ImportSummary,
+    Progress,
+    guard_memory,
+)
 from pipecast.ingest.trials import (
     DEFAULT_REGION,
     RowWarning,
@@ -51,7 +58,7 @@ from pipecast.ingest.trials import (
 from pipecast.store import Store
 
 Kind = Literal["ctgov", "ctr", "nmpa"]
-KINDS: tuple[str, ...] = ("ctgov", "ctr", "nmpa")
+KINDS: tuple[str, ...] = REGISTRY_KINDS
 #: Id prefixes of candidates created from an unresolved registry name.
 UNRESOLVED_PREFIXES: tuple[str, ...] = ("ctgov:", "ctr:", "nmpa:")
 UNRESOLVED_NOTE = "unresolved registry name"

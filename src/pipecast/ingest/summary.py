@@ -19,6 +19,8 @@ from pipecast.tabular import Note
 
 #: The --region value that keeps every record (the region must always be said).
 ALL_REGIONS = "all"
+#: The imports that take --region.
+REGISTRY_KINDS = ("ctgov", "ctr", "nmpa")
 #: How often (in records) an import reports progress.
 PROGRESS_EVERY = 1000
 #: Called with the number of records read so far (every PROGRESS_EVERY records, and once at the end).
@@ -102,13 +104,14 @@ class ImportSummary:
 
     def describe(self) -> str:
         verb = "would add" if self.dry_run else "added"
-        if self.region is None:
-            region = "no region filter (--region all)"
-        else:
-            region = f"{self.records_in_region} in region {self.region}"
-        without = f" ({self.records_without_event} without an event)" if self.records_without_event else ""
+        read = f"{self.records_read} record(s) read"
+        if self.kind in REGISTRY_KINDS:  # the commands with --region say what it kept
+            region = ("no region filter (--region all)" if self.region is None
+                      else f"{self.records_in_region} in region {self.region}")
+            without = f" ({self.records_without_event} without an event)" if self.records_without_event else ""
+            read += f", {region}, {self.records_kept} kept{without}"
         return (
-            f"{self.file}: {self.records_read} record(s) read, {region}, {self.records_kept} kept{without}; "
+            f"{self.file}: {read}; "
             f"{verb} {self.candidates_created} candidate(s), {self.events_added} event(s) "
             f"({self.events_known} already known), {self.candidates_updated} candidate(s) updated; "
             f"{len(self.unresolved)} unresolved, {len(self.warnings)} warning(s)"

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipecast.domain import parse_phase
 from pipecast.errors import InputError, UnknownPhaseError
@@ -20,6 +20,9 @@ from pipecast.value.deals import Deal, Milestone
 from pipecast.value.economics import PARAMETERS, check_parameter
 from pipecast.value.programme import Programme, Reward, StageSupport
 from pipecast.value.sales import RoyaltyTier
+
+if TYPE_CHECKING:
+    from pipecast.store.money import DealRecord
 
 DEAL_FORM = "a deal mapping: candidate, currency, date, upfront, milestones, royalties, discount_rate"
 PROGRAMME_FORM = "a programme mapping: name, currency, valid_from, valid_until, rd_support, rewards"
@@ -39,6 +42,8 @@ DEAL_KEYS = {
     "notes",
     "assumptions",
     "name",
+    "key",
+    "licensor",
 }
 PROGRAMME_KEYS = {
     "name",
@@ -202,7 +207,20 @@ def economics_overrides(keys: _Keys, name: str = "economics") -> dict[str, float
 
 def load_deal(path: str | Path) -> Deal:
     """DEAL.yaml (amounts in millions of `currency`), see docs/value.md."""
-    keys = _top(Path(path), DEAL_FORM, DEAL_KEYS)
+    return _deal(_top(Path(path), DEAL_FORM, DEAL_KEYS))
+
+
+def deal_from_terms(terms: Mapping[str, Any], origin: str) -> Deal:
+    """A deal from the `terms` recorded in the store (the JSON of a DEAL.yaml), checked as a file would be."""
+    unknown = sorted(str(k) for k in terms if k not in DEAL_KEYS)
+    if unknown:
+        raise InputError(
+            f"unknown key {unknown[0]}", file=origin, expected="keys among " + ", ".join(sorted(DEAL_KEYS))
+        )
+    return _deal(_Keys(dict(terms), origin))
+
+
+def _deal(keys: _Keys) -> Deal:
     tiers: list[RoyaltyTier] = []
     for i, item in enumerate(keys.items("royalties", "a list of {above, rate}")):
         tier = keys.sub(f"royalties[{i}]", item, "{above: 0, rate: 0.05}")
@@ -222,7 +240,50 @@ def load_deal(path: str | Path) -> Deal:
         licensee=keys.text("licensee", "the licensee's name", required=False),
         discount_rate=keys.number("discount_rate", "an annual rate") if keys.has("discount_rate") else None,
         economics=economics_overrides(keys),
-        origin=str(path),
+        origin=keys.file,
+    )
+
+
+SOURCE_FORM = "source: {title: ..., url: https://..., date: 2025-06-04} (where the terms were published)"
+TERM_KEYS = ("candidate", "licensee", "date", "currency", "upfront", "milestones", "royalties", "discount_rate",
+             "economics")
+
+
+def deal_record(path: str | Path) -> DealRecord:
+    """A DEAL.yaml as a row for the store: its terms kept as JSON, its totals and its source.
+
+    Needs `source: {title, url, date}`; `key` (default candidate-licensee-date) and `licensor` are optional."""
+    import json
+
+    from pipecast.store.money import DealRecord
+
+    keys = _top(Path(path), DEAL_FORM, DEAL_KEYS)
+    deal = _deal(keys)
+    if not isinstance(keys.data.get("source"), dict):
+        raise keys.error("source", "missing (a mapping is needed to record the deal)", SOURCE_FORM)
+    source = keys.sub("source", keys.data["source"], SOURCE_FORM)
+    published = source.date("date", "the date the source was published, e.g. 2025-06-04")
+    terms = {k: keys.data[k] for k in TERM_KEYS if keys.data.get(k) is not None}
+    slug = "-".join(deal.licensee.casefold().split()) or "licensee"
+    development = sum(m.amount for m in deal.milestones if m.event != "sales")
+    sales = sum(m.amount for m in deal.milestones if m.event == "sales")
+    return DealRecord(
+        key=keys.text("key", "a unique key", required=False) or f"{deal.candidate}-{slug}-{deal.date}",
+        licensor=keys.text("licensor", "the licensor's name", required=False),
+        licensee=deal.licensee,
+        currency=deal.currency,
+        date_text=deal.date.isoformat(),
+        source_title=source.text("title", "the source's title"),
+        source_url=source.text("url", "the source's URL"),
+        candidate=deal.candidate,
+        date=deal.date,
+        upfront=deal.upfront,
+        development_milestones=development,
+        sales_milestones=sales,
+        headline=deal.headline,
+        royalties=", ".join(f"{t.rate:g} above {t.above:g}" for t in deal.royalties),
+        terms=json.dumps(terms, default=str, ensure_ascii=False, sort_keys=True),
+        source_date=published,
     )
 
 
@@ -285,6 +346,8 @@ __all__ = [
     "BUNDLED_PROGRAMMES",
     "bundled_deal_path",
     "bundled_programme_path",
+    "deal_from_terms",
+    "deal_record",
     "economics_overrides",
     "load_deal",
     "load_programme",

@@ -44,6 +44,7 @@ VALUE_STRINGS: dict[str, dict[str, str]] = {
         "deal_not_valued": "not valued: the amounts by event are not published",
         "deal_no_candidate": "not valued: the candidate is not in this forecast",
         "deal_assumed": "split of milestones by event and royalty tiers assumed (not published)",
+        "deal_recorded": "valued on the terms by event recorded in the store",
         "unknown": "unknown",
         "no_deals": "No deal is recorded for these candidates.",
         "h_pipeline": "Pipeline rNPV",
@@ -95,6 +96,7 @@ VALUE_STRINGS: dict[str, dict[str, str]] = {
         "deal_not_valued": "未估值:按事件划分的金额未公开",
         "deal_no_candidate": "未估值:该候选药物不在本次预测中",
         "deal_assumed": "里程碑按事件的拆分和特许权使用费分档为假设(未公开)",
+        "deal_recorded": "按数据库中记录的分事件条款估值",
         "unknown": "未知",
         "no_deals": "这些候选药物没有记录在案的交易。",
         "h_pipeline": "管线风险调整净现值(rNPV)",
@@ -184,16 +186,28 @@ def _deal_lines(
             continue
         parties = f"{record.licensor} → {record.licensee}" if record.licensor else f"→ {record.licensee}"
         name = f"{record.asset or record.candidate}: {parties}"
-        deal = terms.get(record.candidate)
+        deal = _recorded_terms(record) or terms.get(record.candidate)
         if deal is None or deal.licensee.casefold() not in record.licensee.casefold():
             out.append(DealLine(name, record.date_text, record.currency, record.headline, None, None,
                                 "deal_not_valued", record.source_url, record.status))
             continue
         econ = economics_for(by_id[record.candidate]).converted(deal.currency)
         result = value_deal(deal, by_id[record.candidate], forecast.rate_set, econ, forecast.as_of)
+        note = "deal_recorded" if record.terms else "deal_assumed"
         out.append(DealLine(name, record.date_text, deal.currency, record.headline or deal.headline, result.licensor,
-                            result.p_approval, "deal_assumed", record.source_url, record.status))
+                            result.p_approval, note, record.source_url, record.status))
     return out
+
+
+def _recorded_terms(record: DealRecord) -> Any:
+    """The deal as recorded with its terms by event (a DEAL.yaml kept in the store), or None."""
+    if not record.terms:
+        return None
+    import json
+
+    from pipecast.loading.deals import deal_from_terms
+
+    return deal_from_terms(json.loads(record.terms), f"store deal {record.key}")
 
 
 def _as_record(deal: Any) -> Any:

@@ -91,7 +91,10 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "h_result": "Result",
         "result_lead": "P({band} approvals in every year of {span}): {p}.",
         "h_backtest": "How the rate set scored in backtests",
-        "backtest_none": "No backtest figures are available for this rate set.",
+        "backtest_none": (
+            "This server holds no backtest scores for rate set {rates}. Backtests are run with `pipecast backtest` "
+            "on recorded history; their method and results are in docs/validation.md."
+        ),
         "h_scenarios": "Scenario comparison",
         "scenario_base": "Reference scenario",
         "scenario_other": "Compared with",
@@ -120,6 +123,10 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "import_preview": "Dry run: nothing written. {summary}",
         "import_done": "Imported: {summary}",
         "import_nothing": "Nothing new in this file.",
+        "import_counts": (
+            "{file}: {added} new candidate(s), {updated} updated, {events} new event(s) ({known} already known), "
+            "{aliases} new alias(es)."
+        ),
         "import_needs_editor": "Importing needs an editor or admin account.",
         "col_row": "Row",
         "col_field": "Column",
@@ -133,12 +140,15 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "col_action": "Action",
         "col_what": "What changed",
         "col_from": "From",
+        "col_outcome": "Outcome",
+        "audit_count": "{total} entries",
         "no_audit": "Nothing recorded yet.",
         "h_login": "Log in",
         "field_username": "User name",
         "field_password": "Password",
         "login": "Log in",
         "login_failed": "Wrong user name or password.",
+        "login_throttled": "Too many refused logins: try again later.",
         "login_needed": "Log in to see this page.",
         "h_error": "Something is wrong",
         "not_found": "Not found: {what}",
@@ -216,7 +226,10 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "h_result": "结果",
         "result_lead": "{span} 年每年均获批 {band} 个的概率：{p}。",
         "h_backtest": "参数集的回测表现",
-        "backtest_none": "该参数集没有回测结果。",
+        "backtest_none": (
+            "本服务器没有参数集 {rates} 的回测评分。回测用 `pipecast backtest` 在历史记录上运行，"
+            "方法与结果见 docs/validation.md。"
+        ),
         "h_scenarios": "情景比较",
         "scenario_base": "参照情景",
         "scenario_other": "比较情景",
@@ -243,6 +256,10 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "import_preview": "试运行：未写入任何内容。{summary}",
         "import_done": "已导入：{summary}",
         "import_nothing": "该文件没有新内容。",
+        "import_counts": (
+            "{file}：新增 {added} 个候选药物，更新 {updated} 个，新增 {events} 个事件（{known} 个已有记录），"
+            "新增 {aliases} 个别名。"
+        ),
         "import_needs_editor": "导入需要编辑或管理员账户。",
         "col_row": "行",
         "col_field": "列",
@@ -256,12 +273,15 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "col_action": "操作",
         "col_what": "变化内容",
         "col_from": "来源地址",
+        "col_outcome": "结果",
+        "audit_count": "共 {total} 条记录",
         "no_audit": "尚无记录。",
         "h_login": "登录",
         "field_username": "用户名",
         "field_password": "密码",
         "login": "登录",
         "login_failed": "用户名或密码错误。",
+        "login_throttled": "登录失败次数过多，请稍后再试。",
         "login_needed": "请登录后查看此页面。",
         "h_error": "出错了",
         "not_found": "未找到：{what}",

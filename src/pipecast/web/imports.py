@@ -158,7 +158,10 @@ def _import(state: AppState, who: Principal, upload: StagedUpload, name: str, *,
 
 
 def summary_text(summary: ImportSummary, t: dict[str, str]) -> str:
+    """What the import did (or, for a dry run, would do), in the page's language."""
     if not summary.changed:
         return t["import_nothing"]
-    text = summary.describe().split("\n")[0]
+    text = t["import_counts"].format(file=summary.file.removeprefix("upload:"), added=summary.assets_added,
+                                     updated=summary.assets_updated, events=summary.events_added,
+                                     known=summary.events_known, aliases=summary.aliases_added)
     return t["import_preview" if summary.dry_run else "import_done"].format(summary=text)

@@ -61,7 +61,7 @@ PAGE_SIZE = 50
 #: Audit rows per page.
 AUDIT_PAGE_SIZE = 100
 #: The most Monte Carlo paths a page may ask for (the API takes larger runs as background jobs).
-MAX_PAGE_PATHS = 100_000
+MAX_PAGE_PATHS = 20_000
 DEFAULT_PAGE_PATHS = 10_000
 #: Static files served from this package; plotly.js comes from the installed plotly package.
 STATIC_FILES = {"style.css": "text/css", "app.js": "text/javascript"}
@@ -92,10 +92,10 @@ def _cache(state: AppState) -> views.ForecastCache:
     return cache
 
 
-def _stamp(state: AppState) -> tuple[tuple[str, int], ...]:
+def _stamp(state: AppState) -> tuple[str, ...]:
     from pipecast.api.datacache import data_version
 
-    return tuple((str(k), 0) for k in data_version(state.store))
+    return tuple(str(k) for k in data_version(state.store))
 
 
 def _parse_date(text: str | None, field: str) -> dt.date:
@@ -109,15 +109,17 @@ def _parse_date(text: str | None, field: str) -> dt.date:
 
 def _run_forecast(state: AppState, *, as_of: dt.date, years: str, target: str, rates: str, method: str = "exact",
                   paths: int = 0) -> Any:
-    """A forecast on the app's store, reused while the store does not change."""
-    from pipecast.facade import forecast
+    """A forecast on the app's store, as `pipecast forecast` makes it (the same facade call, so the same
+    numbers, data date and warnings), reused while the store's data version does not change."""
+    from pipecast.facade import choose_method, forecast_with
 
     key = views.ForecastKey(state.store.display_url, _stamp(state), as_of, years, target, rates, method, paths)
 
     def compute() -> Any:
-        extra: dict[str, Any] = {"paths": paths, "seed": int_value("seed")} if method == "montecarlo" else {}
-        return forecast(assets=state.store.assets(as_of), rates=rates, as_of=as_of, years=years or None,
-                        target=target, method=method, **extra)
+        given: dict[str, Any] = {"paths": paths if method == "montecarlo" else None, "seed": None, "engine": None,
+                                 "scheduler": None, "rho": None, "review_sigma": None, "sponsor_stop": None}
+        how = choose_method(method, given)
+        return forecast_with(how, None, rates=rates, as_of=as_of, years=years or None, target=target, db=state.db)
 
     return _cache(state).get(key, compute)
 
@@ -222,6 +224,7 @@ def candidates(request: Request, user: CurrentUserOrNone, state: StateDep, q: st
                sponsor: str = "", offset: int = 0) -> Response:
     if not _may_read(user, state):
         return _login_redirect(request)
+    t = _t(request)
     everyone = state.store.assets(clock.today())
     found = views.search(everyone, query=q[:200], phase=phase if phase in views.PHASE_ORDER else "",
                          sponsor=sponsor[:200])
@@ -234,8 +237,8 @@ def candidates(request: Request, user: CurrentUserOrNone, state: StateDep, q: st
     return page(
         request, "candidates.html", title_key="h_candidates", active="/candidates", user=user,
         csrf=csrf_token(request), q=q, phase_value=phase, sponsor=sponsor, phases=views.PHASE_ORDER,
-        sponsors=views.sponsors(everyone), items=shown, total=len(found), pages=len(found) > PAGE_SIZE,
-        first=start + 1, last=start + len(shown), prev_url=prev_url, next_url=next_url,
+        sponsors=views.sponsors(everyone), items=shown, zh_name=lambda a: chinese_name(a, t), total=len(found),
+        pages=len(found) > PAGE_SIZE, first=start + 1, last=start + len(shown), prev_url=prev_url, next_url=next_url,
     )
 
 
@@ -432,25 +435,32 @@ def import_submit(
 
 
 @router.get("/audit")
-def audit_page(request: Request, user: CurrentUserOrNone, state: StateDep, offset: int = 0) -> Response:
+def audit_page(request: Request, user: CurrentUserOrNone, state: StateDep, offset: int = 0, actor: str = "",
+               outcome: str = "") -> Response:
     if not _may_read(user, state):
         return _login_redirect(request)
     from pipecast.store import audit
     from pipecast.store.users import session_scope
 
+    t = _t(request)
     start = max(0, offset)
+    chosen = outcome if outcome in audit.OUTCOMES else ""
     with session_scope(state.store) as session:
-        rows, total = audit.entries(session=session, limit=AUDIT_PAGE_SIZE, offset=start)
+        rows, total = audit.entries(session=session, actor=actor[:200] or None, outcome=chosen or None,
+                                    limit=AUDIT_PAGE_SIZE, offset=start)
     entries = [
-        {"when": r.at, "who": f"{r.actor} ({r.role})" if r.role else r.actor,
+        {"when": r.at, "who": f"{r.actor} ({t.get('role_' + r.role, r.role)})" if r.role else r.actor,
          "action": f"{r.action} · {r.outcome} {r.status}", "what": _what(r.resource, r.changes, r.message),
          "origin": r.client, "source": r.source}
         for r in rows
     ]
-    prev_url = link(request, "/audit", offset=max(0, start - AUDIT_PAGE_SIZE)) if start else ""
-    next_url = link(request, "/audit", offset=start + AUDIT_PAGE_SIZE) if start + AUDIT_PAGE_SIZE < total else ""
+    params = {"actor": actor, "outcome": chosen}
+    prev_url = link(request, "/audit", **params, offset=max(0, start - AUDIT_PAGE_SIZE)) if start else ""
+    next_url = (link(request, "/audit", **params, offset=start + AUDIT_PAGE_SIZE)
+                if start + AUDIT_PAGE_SIZE < total else "")
     return page(request, "audit.html", title_key="h_audit", active="/audit", user=user, csrf=csrf_token(request),
-                entries=entries, prev_url=prev_url, next_url=next_url)
+                entries=entries, prev_url=prev_url, next_url=next_url, actor=actor, outcome=chosen,
+                outcomes=audit.OUTCOMES, total=total)
 
 
 def _what(resource: str, changes: dict[str, Any], message: str) -> str:
@@ -466,7 +476,8 @@ def _what(resource: str, changes: dict[str, Any], message: str) -> str:
 
 @router.get("/login")
 def login_page(request: Request, user: CurrentUserOrNone, next: str = "/") -> Response:
-    return _login_form(request, user, next, "")
+    asked = user is None and "next" in request.query_params  # sent here from a page that needs a login
+    return _login_form(request, user, next, _t(request)["login_needed"] if asked else "")
 
 
 def _login_form(request: Request, user: Principal | None, following: str, message: str,
@@ -493,9 +504,8 @@ def signin(request: Request, state: StateDep, username: Annotated[str, Form()] =
         raw, _csrf, _user = auth._check_login(request, state, creds)
     except ValidationError:
         return _login_form(request, None, next, t["login_failed"], status=422)
-    except ApiError as exc:
-        request.state.audited = True
-        text = t["login_failed"] if exc.status == 401 else exc.message
+    except ApiError as exc:  # 401 is already in the audit log; a 429 is recorded by the audit middleware
+        text = {401: t["login_failed"], 429: t["login_throttled"]}.get(exc.status, exc.message)
         return _login_form(request, None, next, text, status=exc.status)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, raw, max_age=state.settings.session_hours * 3600, httponly=True,

@@ -26,9 +26,9 @@ from pipecast.web.i18n import (
     strings,
 )
 
-#: Scripts and styles from this server only; plotly draws with inline styles and may build functions.
+#: Scripts and styles from this server only (plotly.js sets inline styles on what it draws).
 CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )

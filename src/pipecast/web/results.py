@@ -5,6 +5,7 @@ language. The numbers are the forecast's own; only their wording and format are 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,23 @@ def data_age_text(forecast: Forecast, t: dict[str, str], lang: str) -> str:
     days = (forecast.as_of - forecast.data_as_of).days
     return t["data_age"].format(data_as_of=format_date(forecast.data_as_of, lang), days=format_number(days, lang),
                                 as_of=format_date(forecast.as_of, lang))
+
+
+_URL_RE = re.compile(r"https?://[^\s,;\"'<>()]+[^\s,;\"'<>().]")
+
+
+def linked(text: str) -> list[tuple[str, str]]:
+    """Text cut into (text, url) pieces: url is "" for plain text; the template links the rest (escaped)."""
+    pieces: list[tuple[str, str]] = []
+    last = 0
+    for match in _URL_RE.finditer(text):
+        if match.start() > last:
+            pieces.append((text[last:match.start()], ""))
+        pieces.append((match.group(0), match.group(0)))
+        last = match.end()
+    if last < len(text):
+        pieces.append((text[last:], ""))
+    return pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +111,7 @@ class ForecastView:
     paragraphs: list[str]
     rate_headers: list[str] = field(default_factory=list)
     rate_rows: list[list[str]] = field(default_factory=list)
+    rate_sources: list[list[tuple[str, str]]] = field(default_factory=list)
 
 
 def forecast_view(forecast: Forecast, target: Target, t: dict[str, str], lang: str) -> ForecastView:
@@ -127,10 +146,10 @@ def forecast_view(forecast: Forecast, target: Target, t: dict[str, str], lang: s
     ]
     rate_rows = [
         [phase_label(r.phase.value, t), r.therapeutic_area or t["any"], r.modality or t["any"], f"{r.p_success:.1%}",
-         format_number(r.duration.median_months, lang, 1), format_number(r.duration.p90_months, lang, 1),
-         " ".join(x for x in (r.source, r.note) if x)]
+         format_number(r.duration.median_months, lang, 1), format_number(r.duration.p90_months, lang, 1)]
         for r in forecast.rate_set.rows
     ]
+    rate_sources = [linked(" ".join(x for x in (r.source, r.note) if x)) for r in forecast.rate_set.rows]
     return ForecastView(
         p_all=p_all,
         p_all_raw=float(check.all_years_in_band),
@@ -151,6 +170,7 @@ def forecast_view(forecast: Forecast, target: Target, t: dict[str, str], lang: s
         rate_headers=[t["col_phase"], t["col_area"], t["col_modality"], t["col_p_success"], t["col_median"],
                       t["col_p90"], t["col_source"]],
         rate_rows=rate_rows,
+        rate_sources=rate_sources,
     )
 
 

@@ -126,7 +126,7 @@ def asset_row(forecast: Forecast, asset_id: str) -> int | None:
 @dataclass(frozen=True, slots=True)
 class ForecastKey:
     db: str
-    stamp: tuple[tuple[str, int], ...]
+    stamp: tuple[str, ...]
     as_of: dt.date
     years: str
     target: str

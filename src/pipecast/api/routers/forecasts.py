@@ -68,6 +68,10 @@ def create_forecast(request: Request, state: StateDep, who: ReaderDep, spec: For
     if cached is not None and not spec.background:
         return Response(cached, media_type="application/json", headers={"X-Pipecast-Cache": "hit"})
     if _runs_long(state, spec):
+        if state.jobs.pending() >= state.settings.max_pending_jobs:
+            raise ApiError(429, "too_many_requests", f"{state.settings.max_pending_jobs} forecast jobs are queued "
+                           "or running already; try again when one has finished", headers={"Retry-After": "10"})
+
         def work(progress: Callable[[int], None]) -> str:
             text = _compute(state, spec, progress)
             state.cache.put(key, text)

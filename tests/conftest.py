@@ -9,7 +9,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,18 +25,20 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Under CI=true a database, browser or shared-data test that skips is a failure, not a quiet pass."""
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     if not (_in_ci() and report.skipped):
-        return
+        return report
     reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr).lower()
     marked = any(item.get_closest_marker(name) for name in REQUIRED_COMPONENT_MARKERS)
     if marked or any(word in reason for word in REQUIRED_COMPONENT_WORDS):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, which requires every component: {reason}"
+    return report
 PG_PREFERRED = PG_ROOT / "15" / "bin"
 
 

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cli_app import invoke
-from pipecast.api import ApiSettings
+from pipecast.api import ApiSettings, create_app
 from pipecast.domain import normalise_name
 from pipecast.store import Store
 from test_api_support import GENRIX, PASSWORD, Api, build_bundled, copy_store, make_api
@@ -490,3 +490,40 @@ def test_serve_builds_the_app_from_its_options(db_file: Path, monkeypatch: pytes
     with TestClient(served["app"]) as client:
         assert_error(client.get(f"{V1}/candidates"), 401, "unauthorized")
     assert invoke(str(db_file), "serve", "--port", "0").exit_code == 2
+
+
+def test_an_unexpected_error_is_a_500_in_the_shape(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Store) -> dict[str, int]:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Store, "table_counts", broken)
+    with TestClient(create_app(ApiSettings(db=str(db_file))), raise_server_exceptions=False) as client:
+        error = assert_error(client.get(f"{V1}/health"), 500, "internal")
+        assert "secret" not in error["message"]
+
+
+def test_audit_names_the_client_and_the_refusal(db_file: Path) -> None:
+    for trusted in (False, True):
+        folder = db_file.parent / f"t{int(trusted)}"
+        folder.mkdir()
+        copy = copy_store(db_file, folder)
+        for api in make_api(str(copy), ApiSettings(db=str(copy), trust_forwarded=trusted)):
+            api.client.post(f"{V1}/candidates/{GENRIX}/events", json=event("2025-01-01"),
+                            headers={**api.auth("viewer"), "X-Forwarded-For": "203.0.113.9, 10.0.0.1"})
+            entry = api.client.get(f"{V1}/audit", headers=api.auth("admin")).json()["items"][0]
+            assert entry["client"] == ("203.0.113.9" if trusted else "testclient")
+            assert (entry["actor"], entry["outcome"], entry["status"]) == ("viewer", "refused", 403)
+            assert "may read but not write" in entry["message"]
+
+
+def test_a_streamed_body_over_the_limit_is_a_413(api: Api) -> None:
+    def chunks() -> Any:
+        yield b'{"phase": "nda", "date": "2025-01-01", "source_title": "'
+        for _ in range(40):
+            yield b"y" * 50_000
+        yield b'"}'
+
+    response = api.client.post(f"{V1}/candidates/{GENRIX}/events", content=chunks(),
+                               headers={**api.auth("owner"), "Content-Type": "application/json"})
+    assert "content-length" not in {k.lower() for k in response.request.headers}
+    assert_error(response, 413, "payload_too_large")

@@ -46,7 +46,9 @@ def body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: dict[str, str] | None = None, request: Request | None = None) -> JSONResponse:
+    if request is not None:  # the audit middleware records it with a refused write
+        request.state.error_message = message
     return JSONResponse(body(code, message, field), status_code=status, headers=headers)
 
 
@@ -66,7 +68,7 @@ def _validation_message(err: dict[str, Any]) -> str:
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers, request)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -81,14 +83,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"{field}: {message}"
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more problem(s))"
-    return error_response(422, code, message, field)
+    return error_response(422, code, message, field, request=request)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = HTTP_CODES.get(exc.status_code, "error")
     message = str(exc.detail) if exc.detail else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, None, dict(exc.headers or {}) or None)
+    return error_response(exc.status_code, code, message, None, dict(exc.headers or {}) or None, request)
 
 
 def pipecast_error_status(exc: PipecastError) -> tuple[int, str, str | None]:
@@ -110,7 +112,7 @@ def api_field(name: str) -> str | None:
 async def _pipecast_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, PipecastError)
     status, code, field = pipecast_error_status(exc)
-    return error_response(status, code, str(exc), field)
+    return error_response(status, code, str(exc), field, request=request)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -69,6 +69,9 @@ def test_user_mistakes_are_one_line_and_exit_2(db: str) -> None:
     assert code == 2
     assert "password too short" in err
     assert err.count("\n") == 1
+    code, _, err = cli(db, "users", "add", "e", "--role", "editor", "--org", "org:nowhere", stdin="long enough pw\n")
+    assert code == 2
+    assert "unknown organisation 'org:nowhere'" in err
     code, _, err = cli(db, "users", "add", "e", "--role", "editor", stdin="long enough pw\n")
     assert code == 2
     assert "--org" in err
@@ -91,3 +94,17 @@ def test_db_upgrade_creates_the_schema(db: str) -> None:
 
         assert store.schema_version() == known_revisions()[1]
         assert "audit_log" in store.engine.dialect.get_table_names(store.engine.connect())
+
+
+def test_an_editor_of_a_known_organisation_writes_for_it(db: str) -> None:
+    assert cli(db, "load-bundled", "chongqing")[0] == 0
+    code, out, err = cli(db, "users", "add", "li", "--role", "editor", "--org", "org:genrix", "--no-password")
+    assert code == 0, err
+    assert out.strip() == "added editor li for org:genrix"
+    token = cli(db, "users", "token", "li")[1].strip()
+    with TestClient(create_app(ApiSettings(db=db))) as client:
+        body = {"phase": "nda", "date": "2025-01-02", "source_title": "announcement"}
+        auth = {"Authorization": f"Bearer {token}"}
+        assert client.post("/api/v1/candidates/genrix-gr1501/events", json=body, headers=auth).status_code == 201
+        assert client.post("/api/v1/candidates/bovax-blv001/events", json=body, headers=auth).status_code in (403, 404)
+        assert client.post("/login", json={"username": "li", "password": "anything at all"}).status_code == 401

@@ -66,6 +66,12 @@ def add_command(
     if role != "editor" and org:
         raise InputError(f"--org is for editors, not a {role}", field="--org", expected="--role editor")
     password_hash = "" if no_password else hash_password(_read_password(allow_empty=False))
+    with _store(ctx) as store:
+        known = [o.id for o in store.organisations()]
+        if org and org not in known:
+            shown = ", ".join(known[:8]) + (" ..." if len(known) > 8 else "")
+            raise InputError(f"unknown organisation {org!r}", field="--org",
+                             expected=f"an id listed by `pipecast orgs` ({shown or 'none loaded yet'})")
     with _store(ctx) as store, users.session_scope(store, write=True) as session:
         user = users.add_user(session=session, name=name, role=role, org_id=org, password_hash=password_hash)
     echo(f"added {user.role} {user.name}" + (f" for {user.org_id}" if user.org_id else ""))

@@ -190,8 +190,10 @@ class Store:
         source_file: str | os.PathLike[str] | None = None,
         kind: str = "",
         dry_run: bool = False,
+        also: Callable[[Session, ImportSummary], object] | None = None,
     ) -> ImportSummary:
-        """Assets, facts and organisations together, in ONE transaction (a data set folder)."""
+        """Assets, facts and organisations together, in ONE transaction (a data set folder); `also(session,
+        summary)`, if given, runs last in the same transaction (the API writes its audit row there)."""
         asset_list, fact_list, org_list = list(assets), list(facts), list(organisations)
         dupes = unique_ids(asset_list)
         if dupes:
@@ -206,8 +208,13 @@ class Store:
         if not kind:
             path = Path(summary.file) if summary.file else None
             kind = "dataset" if path is not None and path.is_dir() else ("facts" if not asset_list else "assets")
-        return self._write(lambda s: upserts.import_work(s, asset_list, fact_list, org_list, summary, kind),
-                           dry_run=dry_run)
+        def work(s: Session) -> ImportSummary:
+            done = upserts.import_work(s, asset_list, fact_list, org_list, summary, kind)
+            if also is not None:
+                also(s, done)
+            return done
+
+        return self._write(work, dry_run=dry_run)
 
     # ---- reading
 

@@ -340,6 +340,9 @@ def test_import_dry_run_names_the_row_then_commit_writes(api: Api) -> None:
     assert done.json()["assets_added"] == 1
     with Store.open(api.db) as store:
         assert store.asset("genrix-new-1").name == "GR9999"
+    batches = api.client.get(f"{V1}/imports", params={"kind": "assets"}, headers=api.auth("viewer")).json()
+    assert batches["items"][0]["id"] == done.json()["batch_id"]
+    assert batches["items"][0]["assets_added"] == 1
     log = api.client.get(f"{V1}/audit", params={"action": "imports.post"}, headers=api.auth("admin")).json()
     assert [(e["outcome"], e["status"]) for e in log["items"]] == [("ok", 200), ("refused", 422)]
     assert "sha256" in log["items"][0]["source"]
@@ -417,6 +420,22 @@ def test_openapi_and_health(api: Api) -> None:
     health = api.client.get(f"{V1}/health").json()
     assert health["status"] == "ok"
     assert health["candidates"] == 22
+
+
+def test_admins_list_users(api: Api) -> None:
+    page = api.client.get(f"{V1}/users", params={"role": "editor"}, headers=api.auth("admin")).json()
+    assert [(u["name"], u["org_id"]) for u in page["items"]] == [("other", "org:bovax"), ("owner", "org:genrix")]
+    assert page["total"] == 2
+    assert_error(api.client.get(f"{V1}/users", headers=api.auth("owner")), 403, "forbidden")
+    admin = api.auth("admin")
+    for body in ({"name": "e1", "role": "editor"}, {"name": "e2", "role": "editor", "org_id": "org:nowhere"},
+                 {"name": "v1", "role": "viewer", "org_id": "org:genrix"}):
+        assert_error(api.client.post(f"{V1}/users", json=body, headers=admin), 422, "invalid", "org_id")
+    made = api.client.post(f"{V1}/users", json={"name": "e3", "role": "editor", "org_id": "org:genrix"},
+                           headers=admin)
+    assert made.status_code == 201
+    assert made.json()["org_id"] == "org:genrix"
+    assert_error(api.client.post(f"{V1}/users", json={"name": "e3", "role": "viewer"}, headers=admin), 422)
 
 
 def test_rate_sets_and_targets(api: Api) -> None:
@@ -527,3 +546,46 @@ def test_a_streamed_body_over_the_limit_is_a_413(api: Api) -> None:
                                headers={**api.auth("owner"), "Content-Type": "application/json"})
     assert "content-length" not in {k.lower() for k in response.request.headers}
     assert_error(response, 413, "payload_too_large")
+
+
+def test_a_write_is_never_committed_without_its_audit_row(db_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipecast.store import audit
+
+    for api in make_api(str(db_file)):
+        def failing(**kwargs: Any) -> int:
+            raise RuntimeError("audit table unavailable")
+
+        monkeypatch.setattr(audit, "record", failing)
+        client = TestClient(api.client.app, raise_server_exceptions=False)
+        response = client.post(f"{V1}/candidates/{GENRIX}/events", json=event("2025-03-03"), headers=api.auth("owner"))
+        assert_error(response, 500, "internal")
+        monkeypatch.undo()
+        with Store.open(api.db) as store:
+            assert "2025-03-03" not in {r.event.date.isoformat() for r in store.history(GENRIX)}
+
+
+def test_scenario_comparison_is_the_cli_json(api: Api, tmp_path: Path) -> None:
+    import yaml
+
+    base = {"name": "cq-base", "rates": "china", "correlation": {"rho": {"sponsor": 0.3}, "review_sigma": 0.2}}
+    fast = {**base, "name": "cq-fast", "levers": {"review_time": {"filed": {"working_days": 130}}}}
+    files = []
+    for scenario in (base, fast):
+        path = tmp_path / f"{scenario['name']}.yaml"
+        path.write_text(yaml.safe_dump(scenario), encoding="utf-8")
+        files.append(str(path))
+    spec = {"base": base, "others": [fast], "target": "2027-2030:1-3", "as_of": "2025-11-01", "paths": 600, "seed": 3}
+    response = api.client.post(f"{V1}/scenarios/compare", json=spec, headers=api.auth("viewer"))
+    assert response.status_code == 200, response.text
+    cli = invoke(api.db, "scenarios", "compare", *files, "--target", "2027-2030:1-3", "--as-of", "2025-11-01",
+                 "--paths", "600", "--seed", "3", "--json")
+    assert cli.exit_code == 0, cli.stderr
+    ours, theirs = response.json(), json.loads(cli.stdout)
+    assert [s.pop("file") for s in ours["scenarios"]] == ["base", "others.0"]
+    assert [s.pop("file") for s in theirs["scenarios"]] == files
+    assert ours == theirs  # every figure, error and difference, on the same random numbers
+    bad = {**spec, "others": [{**fast, "rates": "/etc/passwd"}]}
+    assert_error(api.client.post(f"{V1}/scenarios/compare", json=bad, headers=api.auth("viewer")), 422, "invalid",
+                 "others.0.rates")
+    wrong = {**spec, "others": [{**fast, "levers": {"warp_drive": 1}}]}
+    assert_error(api.client.post(f"{V1}/scenarios/compare", json=wrong, headers=api.auth("viewer")), 422)

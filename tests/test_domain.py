@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pipecast.domain import Asset, Phase, PhaseEvent, parse_phase
-from pipecast.errors import TargetError, UnknownPhaseError
+from pipecast.errors import InputError, TargetError, UnknownPhaseError
 from pipecast.targets import parse_target, parse_years
 
 
@@ -66,7 +66,7 @@ def test_as_of_hides_events_dated_or_recorded_later() -> None:
 
 
 def test_cohort_count_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="count must be a positive integer"):
+    with pytest.raises(InputError, match="count must be a positive integer"):
         Asset("c", "c", (PhaseEvent(Phase.PHASE1, dt.date(2024, 1, 1)),), count=0)
 
 

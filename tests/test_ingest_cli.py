@@ -22,7 +22,7 @@ from pipecast.commands.ingest_cmds import _progress_console, progress_bar
 from pipecast.errors import ImportMemoryError
 from pipecast.ingest import announcements, ctgov, ctr, nmpa, registry_import, template, trials
 from pipecast.ingest.registry_import import import_registry
-from pipecast.ingest.summary import ImportSummary, changes_per_asset
+from pipecast.ingest.summary import ImportSummary
 from pipecast.ingest.template import ColumnMapping, import_template, parse_mapping
 from pipecast.ingest.trials import TrialRecord
 from pipecast.settings import setting
@@ -34,7 +34,7 @@ SITES = REG / "trial_site_info_sample.csv"
 TODAY = dt.date(2026, 1, 1)
 KEYS = {"file", "kind", "dry_run", "region", "records_read", "records_in_region", "records_without_event",
         "records_kept", "candidates_created", "candidates_updated", "events_added", "events_known", "resolved",
-        "unresolved", "warnings", "changes", "changed"}
+        "unresolved", "warnings", "changes", "changes_omitted", "changed"}
 CHONGQING = re.compile("重庆|chongqing|chungking", re.IGNORECASE)
 
 
@@ -148,17 +148,19 @@ def test_updated_candidates_are_counted_per_candidate(sqlite_url: str, tmp_path:
         assert len(store.asset(ids["药A"]).history) == 3
 
 
-def test_store_counter_is_used_when_the_store_reports_one() -> None:
-    class Result:
-        def __init__(self) -> None:
-            self.assets_added = self.events_added = self.events_known = 0
-            self.changes = ["+ event a: phase2 on 2024-01-01"]
-            self.changes_by_asset = {"b": 2}
+def test_candidates_updated_come_from_the_stores_per_candidate_counter(sqlite_url: str) -> None:
+    from pipecast.domain import Asset, Phase, PhaseEvent
 
-    assert changes_per_asset(Result()) == {"b": 2}
+    p1, p2 = PhaseEvent(Phase.PHASE1, dt.date(2020, 1, 1)), PhaseEvent(Phase.PHASE2, dt.date(2021, 1, 1))
+    with Store.open(sqlite_url) as store:
+        store.add_assets([Asset("a", "Alpha", (p1,)), Asset("c", "Gamma", (p1,))])
+        result = store.add_assets([Asset("a", "Alpha", (p1, p2)), Asset("b", "Beta", (p1,)),
+                                   Asset("c", "Gamma", (p1,))])
+    # counted by hand: a gains one event; b is created with one event; c is unchanged
+    assert result.changes_by_asset == {"a": 1, "b": 2}
     summary = ImportSummary(file="f", kind="template")
-    summary.record_write(Result(), ["a", "b"], existing=["a", "b"])
-    assert summary.candidates_updated == 1
+    summary.record_write(result, existing=["a", "c"])
+    assert (summary.candidates_created, summary.candidates_updated, summary.events_added) == (1, 1, 2)
 
 
 # -------------------------------------------------------------------------------------------- progress

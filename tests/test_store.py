@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -182,10 +183,11 @@ def test_a_failure_mid_import_writes_nothing(db_url: str, monkeypatch: pytest.Mo
 
     real = upserts.upsert_assets
 
-    def fails_at_row_five(session: Session, assets: list[Asset], batch: object, summary: object) -> None:
+    def fails_at_row_five(session: Session, assets: list[Asset], batch: object, summary: object,
+                          sponsors: object = None) -> None:
         if len(assets) < 5:
-            return real(session, assets, batch, summary)  # type: ignore[arg-type]
-        real(session, assets[:4], batch, summary)  # type: ignore[arg-type]
+            return real(session, assets, batch, summary, sponsors)  # type: ignore[arg-type]
+        real(session, assets[:4], batch, summary, sponsors)  # type: ignore[arg-type]
         session.flush()  # the first four rows really reach the database
         raise RuntimeError("row 5 broke")
 
@@ -198,6 +200,68 @@ def test_a_failure_mid_import_writes_nothing(db_url: str, monkeypatch: pytest.Mo
             store.add_assets(many)
         assert store.table_counts() == before_counts
         assert store.assets() == before_assets
+
+
+def _stream(n: int, fail_at: int | None = None) -> Iterator[Asset]:
+    """n candidates, one event each, yielded lazily; raising at `fail_at` (a reader meeting a bad row)."""
+    for i in range(n):
+        if i == fail_at:
+            raise InputError("bad row", file="big.csv", row=i + 2)
+        yield Asset(f"S{i:05d}", f"s{i}", (PhaseEvent(Phase.PHASE1, D(2020, 1, 1) + dt.timedelta(days=i % 300)),))
+
+
+def test_a_stream_is_written_in_chunks_in_one_transaction(store: Store) -> None:
+    from pipecast.store import upserts
+
+    n = 2 * upserts.CHUNK + 7
+    seen: list[int] = []
+    result = store.import_data(assets=_stream(n), progress=seen.append)
+    # one progress call per chunk, counting candidates written; then the store holds all of them
+    assert seen == [upserts.CHUNK, 2 * upserts.CHUNK, n]
+    assert (result.assets_added, result.events_added, result.rows) == (n, n, n)
+    assert store.table_counts()["assets"] == n
+    assert len(store.batches()) == 1 and store.batches()[0].rows == n
+
+
+def test_a_stream_that_fails_after_the_first_chunks_writes_nothing(store: Store) -> None:
+    from pipecast.store import upserts
+
+    store.add_assets(sample_assets())
+    before_counts, before_batches = store.table_counts(), store.batches()
+    with pytest.raises(InputError, match="bad row"):
+        store.import_data(assets=_stream(3 * upserts.CHUNK, fail_at=2 * upserts.CHUNK + 1))
+    assert store.table_counts() == before_counts
+    assert store.batches() == before_batches
+    assert store.verify().ok
+
+
+def test_a_duplicate_id_in_a_later_chunk_writes_nothing_and_names_every_duplicate(store: Store) -> None:
+    from pipecast.store import upserts
+
+    assets = [*_stream(upserts.CHUNK + 3), *_stream(2)]  # S00000 and S00001 again, in the second chunk
+    with pytest.raises(InputError, match="S00000, S00001"):
+        store.import_data(assets=iter(assets))
+    assert store.table_counts()["assets"] == 0
+
+
+def test_changes_are_listed_up_to_the_cap_and_counted_in_full(store: Store) -> None:
+    from pipecast.store import CHANGES_LISTED
+
+    n = CHANGES_LISTED  # each candidate gives two changes: "+ asset" and "+ event"
+    result = store.import_data(assets=_stream(n))
+    assert len(result.changes) == CHANGES_LISTED
+    assert result.changes_omitted == 2 * n - CHANGES_LISTED
+    assert sum(result.changes_by_asset.values()) == 2 * n
+    assert set(result.changes_by_asset) == {f"S{i:05d}" for i in range(n)}
+
+
+def test_source_name_is_recorded_as_the_imports_file(store: Store, tmp_path: Path) -> None:
+    upload = tmp_path / "tmp-upload-3f9a.csv"
+    upload.write_text("whatever\n", encoding="utf-8")
+    result = store.import_data(assets=sample_assets(), source_file=upload, source_name="pipeline.csv")
+    assert result.file == "pipeline.csv"
+    assert store.batches()[-1].file == "pipeline.csv"
+    assert store.batches()[-1].sha256 == hashlib.sha256(b"whatever\n").hexdigest()
 
 
 def test_a_file_with_a_bad_row_five_leaves_the_store_unchanged(store: Store, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pipecast.errors import UnknownPhaseError
+from pipecast.errors import InputError, UnknownPhaseError
 
 
 class Phase(enum.StrEnum):
@@ -193,9 +193,11 @@ class Asset:
 
     def __post_init__(self) -> None:
         if self.count < 1:
-            raise ValueError(f"asset {self.id}: count must be a positive integer, got {self.count}")
+            raise InputError(f"asset {self.id}: count must be a positive integer, got {self.count}", field="count",
+                             expected="a whole number of candidates, 1 or more")
         if not self.history:
-            raise ValueError(f"asset {self.id}: needs at least one phase event")
+            raise InputError(f"asset {self.id}: needs at least one phase event", field="history",
+                             expected="at least one dated phase event")
         ordered = tuple(sorted(self.history, key=lambda e: (e.date, e.phase.order)))
         object.__setattr__(self, "history", ordered)
 

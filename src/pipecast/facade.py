@@ -15,7 +15,7 @@ to cover the target, data older than the as-of date, the share of P(target) rest
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -173,11 +173,16 @@ def latest_date(assets: Iterable[Asset], fact_dates: Iterable[dt.date | None] = 
 def load_inputs(assets: str | Path | Sequence[Asset] | None, db: str | None, as_of: dt.date) -> Inputs:
     """Candidates from a file, a data-set folder, a list, or the store (assets None), and their data date."""
     if assets is None:
-        from pipecast.store import Store
+        from pipecast.store.quickread import read_inputs
 
-        with Store.open(resolve_db(db)) as store:
-            chosen = store.assets(as_of)
-            facts = store.facts(as_of=as_of)
+        where = resolve_db(db)
+        found = read_inputs(where, as_of)  # SQLite at the head revision, without SQLAlchemy: a fast start
+        if found is None:
+            from pipecast.store import Store
+
+            with Store.open(where) as store:
+                found = store.assets(as_of), store.facts(as_of=as_of)
+        chosen, facts = found
         return Inputs(chosen, latest_date(chosen, (f.as_of for f in facts), as_of=as_of))
     if isinstance(assets, str | Path):
         path = Path(assets)
@@ -301,7 +306,7 @@ def forecast_with(
     notes += _data_age_warnings(inputs.data_as_of, when)
     stale = _stale_ids(portfolio)
     if stale:
-        share = stale_share(result, goal, portfolio, rate_set, how) if goal is not None else None
+        share = stale_share(result, goal, portfolio, rate_set, how, frozenset(stale)) if goal is not None else None
         notes.append(_stale_warning(result, stale, goal, share))
         result.stale_share = share
     result.data_as_of = inputs.data_as_of
@@ -329,10 +334,16 @@ def _stale_ids(portfolio: Portfolio) -> list[str]:
     return sorted({finding.asset_id for finding in stale(portfolio.assets, portfolio.as_of)})
 
 
-def stale_share(result: Forecast, goal: Target, portfolio: Portfolio, rates: RateSet, how: Method) -> float:
-    """How much of P(target met in every year) rests on stale candidates: STALE_SHARE_DEFINITION."""
-    stale = set(_stale_ids(portfolio))
+def stale_share(result: Forecast, goal: Target, portfolio: Portfolio, rates: RateSet, how: Method,
+                stale: Collection[str]) -> float:
+    """How much of P(target met in every year) rests on the `stale` candidates: STALE_SHARE_DEFINITION.
+
+    The exact method takes them out of the joint distribution it already has (no new timing); Monte Carlo
+    simulates the rest again with the same settings."""
     rest = Portfolio.of([a for a in portfolio.assets if a.id not in stale], portfolio.as_of)
+    if how.name == "exact":
+        with_all = result.probability_met(goal)
+        return with_all if not len(rest) else with_all - result.probability_met(goal, without=stale)
     with_all = result.check(goal).all_years_in_band
     if not len(rest):
         return float(with_all)

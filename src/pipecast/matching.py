@@ -203,6 +203,7 @@ class AliasTable:
     aliases: list[Alias] = field(default_factory=list)
     parents: dict[str, str] = field(default_factory=dict)
     _index: dict[tuple[str, int, str], dict[str, Alias]] = field(default_factory=dict, repr=False)
+    _keyed: dict[str, list[tuple[Alias, str]]] = field(default_factory=dict, repr=False)
 
     def add(self, alias: str, kind: str, canonical_id: str, lang: str = "", source: str = "") -> Alias:
         """Register an alias; AliasConflict if its folded form already names another id of that kind."""
@@ -219,8 +220,10 @@ class AliasTable:
                 f"alias {alias!r} already means {other[0].canonical_id!r}, not {canonical_id!r}"
             )
         self.aliases.append(entry)
-        for level, key in enumerate(keys(entry.alias, kind)):
+        entry_keys = keys(entry.alias, kind)
+        for level, key in enumerate(entry_keys):
             self._index.setdefault((kind, level, key), {}).setdefault(entry.canonical_id, entry)
+        self._keyed.setdefault(kind, []).append((entry, entry_keys[1]))
         return entry
 
     def add_parent(self, child: str, parent: str) -> None:
@@ -244,6 +247,10 @@ class AliasTable:
 
     def lookup(self, kind: str, level: int, key: str) -> list[Alias]:
         return list(self._index.get((kind, level, key), {}).values())
+
+    def keyed(self, kind: str) -> list[tuple[Alias, str]]:
+        """The aliases of a kind, in the order added, each with its key once the form is removed."""
+        return self._keyed.get(kind, [])
 
 
 _LEVEL_SCORES = (
@@ -288,14 +295,16 @@ def match_candidates(name: str, table: AliasTable, kind: str = "drug") -> list[M
         for level, score, why in _LEVEL_SCORES:
             for alias in table.lookup(kind, level, variant_keys[level]):
                 offer(Match(score, alias.canonical_id, why.format(alias=alias.alias), alias.alias))
-        for alias in table.aliases:
-            if alias.kind != kind:
-                continue
-            alias_key = keys(alias.alias, kind)[1]
+        for alias, alias_key in table.keyed(kind):
             if len(alias_key) >= 4 and alias_key != variant_keys[1] and _contains(variant, alias.alias, kind):
                 offer(Match(0.8, alias.canonical_id, f"contains alias {alias.alias!r}", alias.alias))
-            ratio = difflib.SequenceMatcher(None, variant_keys[1], alias_key).ratio()
-            if ratio >= 0.8 and len(alias_key) >= 5:
+            if len(alias_key) < 5:
+                continue
+            similar = difflib.SequenceMatcher(None, variant_keys[1], alias_key)
+            if similar.real_quick_ratio() < 0.8 or similar.quick_ratio() < 0.8:
+                continue  # both are upper bounds of ratio(): it cannot reach 0.8
+            ratio = similar.ratio()
+            if ratio >= 0.8:
                 offer(
                     Match(
                         round(0.6 * ratio, 3),
@@ -317,16 +326,29 @@ def _parent_note(table: AliasTable, org_id: str) -> str:
     return f"; subsidiary of {' -> '.join(chain)}" if chain else ""
 
 
-def resolve(
-    name: str, table: AliasTable, kind: str = "drug", *, threshold: float = 0.9, margin: float = 0.05
-) -> str | None:
-    """The id when exactly one candidate is >= threshold and no other is within `margin`; else None."""
-    matches = match_candidates(name, table, kind)
+def decide(matches: Sequence[Match], *, threshold: float = 0.9, margin: float = 0.05) -> str | None:
+    """The id the best match gives when it is >= threshold and no other is within `margin`; else None."""
     if not matches or matches[0].score < threshold:
         return None
     if len(matches) > 1 and round(matches[0].score - matches[1].score, 6) <= margin:
         return None
     return matches[0].asset_id
+
+
+def resolve_with_matches(
+    name: str, table: AliasTable, kind: str = "drug", *, threshold: float = 0.9, margin: float = 0.05
+) -> tuple[str | None, list[Match]]:
+    """`resolve` and the `match_candidates` it decided on, from one scoring of the name: an importer that
+    needs a hint for an unresolved name (its closest candidate) does not score it twice."""
+    matches = match_candidates(name, table, kind)
+    return decide(matches, threshold=threshold, margin=margin), matches
+
+
+def resolve(
+    name: str, table: AliasTable, kind: str = "drug", *, threshold: float = 0.9, margin: float = 0.05
+) -> str | None:
+    """The id when exactly one candidate is >= threshold and no other is within `margin`; else None."""
+    return resolve_with_matches(name, table, kind, threshold=threshold, margin=margin)[0]
 
 
 def candidate_table(named: Iterable[tuple[str, Sequence[str]]], bundled: AliasTable) -> AliasTable:

@@ -54,11 +54,12 @@ def api_router() -> APIRouter:
         imports,
         organisations,
         rate_sets,
+        scenarios,
         users,
     )
 
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for module in (health, candidates, forecasts, organisations, rate_sets, imports, audit, users):
+    for module in (health, candidates, forecasts, scenarios, organisations, rate_sets, imports, audit, users):
         router.include_router(module.router)
     router.include_router(auth.api_router)
     return router

@@ -1,32 +1,64 @@
-"""Recording writes in the audit log: `record_write` from the endpoints, and a middleware that records every
-refused or failed write (401, 403, 404, 413, 422, ...) that no endpoint recorded, so attempts leave a trace."""
+"""Recording writes in the audit log, and a middleware that records every refused or failed write.
+
+* `audit_hook(...)`, passed as `Store.import_data(also=...)`, and `record_in(session, ...)` write the audit row
+  in the write's own transaction: a write is never committed without it (candidate events, facts,
+  organisations, imports, users and tokens).
+* `record_write(...)` writes one row in its own transaction (logins, logouts, and the dashboard).
+* `AuditRefusals` records every unsafe request answered 4xx/5xx (401, 403, 404, 413, 422, 429, ...) that no
+  endpoint recorded, so attempts leave a trace too."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipecast.api.deps import UNSAFE_METHODS, AppState, client_address
 from pipecast.api.security import ANONYMOUS, Principal
-from pipecast.store import audit
+from pipecast.store import WriteResult, audit
 from pipecast.store.users import session_scope
 
 
 def record_write(request: Request, state: AppState, who: Principal, *, action: str, resource: str = "",
                  status: int = 200, outcome: str = "ok", changes: Mapping[str, Any] | None = None,
                  source: str = "", message: str = "") -> int:
-    """Append one audit row for this request (sync: call it from a sync endpoint or a thread)."""
+    """Append one audit row for this request in its own transaction (sync: call it from a thread)."""
     with session_scope(state.store, write=True) as session:
-        entry = audit.record(session=session, actor=who.name, role=who.role, org_id=who.org_id, action=action,
-                             method=request.method, path=request.url.path, resource=resource, outcome=outcome,
-                             status=status, client=client_address(request), source=source, changes=changes,
-                             message=message)
+        entry = record_in(session, request, who, action=action, resource=resource, status=status, outcome=outcome,
+                        changes=changes, source=source, message=message)
     request.state.audited = True
     return entry
+
+
+#: What an audited store write says about itself once done: (status, changes, message).
+Describe = Callable[[WriteResult], tuple[int, Mapping[str, Any], str]]
+
+
+def audit_hook(request: Request, who: Principal, *, action: str, resource: str, describe: Describe,
+               source: str = "") -> Callable[[Session, WriteResult], None]:
+    """For `Store.import_data(also=...)`: the audit row is written in the write's own transaction, so a write
+    is never committed without it. Mark the request audited (`request.state.audited = True`) after it returns."""
+
+    def hook(session: Session, summary: WriteResult) -> None:
+        status, changes, message = describe(summary)
+        record_in(session, request, who, action=action, resource=resource, status=status, outcome="ok",
+                changes=changes, source=source, message=message)
+
+    return hook
+
+
+def record_in(session: Session, request: Request, who: Principal, *, action: str, resource: str, status: int,
+              outcome: str = "ok", changes: Mapping[str, Any] | None = None, source: str = "",
+              message: str = "") -> int:
+    """Append one audit row in the caller's transaction (mark the request audited once it commits)."""
+    return audit.record(session=session, actor=who.name, role=who.role, org_id=who.org_id, action=action,
+                        method=request.method, path=request.url.path, resource=resource, outcome=outcome,
+                        status=status, client=client_address(request), source=source, changes=changes,
+                        message=message)
 
 
 def action_name(method: str, path: str) -> str:
@@ -58,9 +90,9 @@ class AuditRefusals:
             await self.app(scope, receive, capture)
         finally:
             if status >= 400:
-                await self._record(scope, status)
+                await self.record_in(scope, status)
 
-    async def _record(self, scope: Scope, status: int) -> None:
+    async def record_in(self, scope: Scope, status: int) -> None:
         request = Request(scope)
         state_data = scope.get("state") or {}
         if state_data.get("audited"):

@@ -232,6 +232,13 @@ class UserPublic(BaseModel):
     created_at: dt.datetime
 
 
+class UserPage(BaseModel):
+    items: list[UserPublic]
+    total: int
+    limit: int
+    offset: int
+
+
 class TokenCreate(Strict):
     label: str = Field(default="", max_length=SHORT)
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from pipecast.errors import InputError
+
 #: Years whose mean sets the negative binomial's mean, and the longer window for its variance.
 RECENT_YEARS = 3
 VARIANCE_YEARS = 10
@@ -20,7 +22,7 @@ VARIANCE_YEARS = 10
 def poisson_pmf(mean: float, length: int | None = None) -> np.ndarray:
     """pmf of Poisson(mean) on 0..length-1 (default: far enough that the tail is below 1e-12)."""
     if mean < 0:
-        raise ValueError("a Poisson mean is not negative")
+        raise InputError(f"Poisson mean {mean} is negative", field="mean", expected="a mean >= 0")
     n = length if length is not None else int(mean + 12 * math.sqrt(mean + 1) + 20)
     k = np.arange(n)
     if mean == 0:
@@ -56,7 +58,7 @@ def _history(counts: Mapping[int, int], year: int, span: int) -> list[int]:
 def poisson_last_year(counts: Mapping[int, int], year: int) -> np.ndarray:
     """Poisson with the previous year's count as mean (needs that year)."""
     if year - 1 not in counts:
-        raise ValueError(f"no count for {year - 1}")
+        raise InputError(f"no count for {year - 1}", field="counts", expected=f"the count of {year - 1}")
     return poisson_pmf(float(counts[year - 1]))
 
 
@@ -67,7 +69,7 @@ def negative_binomial_history(
     recent_counts = _history(counts, year, recent)
     long_counts = _history(counts, year, window)
     if not recent_counts:
-        raise ValueError(f"no counts before {year}")
+        raise InputError(f"no counts before {year}", field="counts", expected=f"counts of years before {year}")
     mean = float(np.mean(recent_counts))
     variance = float(np.var(long_counts, ddof=1)) if len(long_counts) > 1 else mean
     return negative_binomial_pmf(mean, variance)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipecast.domain import PIPELINE_PHASES, Phase
+from pipecast.errors import InputError
 from pipecast.rates import Duration, RateRow, RateSet
 
 #: Default prior strength: the prior counts as this many observed spells.
@@ -70,7 +71,8 @@ def beta_binomial_posterior(
     a = prior_strength * prior_p + advanced
     b = prior_strength * (1.0 - prior_p) + failed
     if a <= 0 or b <= 0:
-        raise ValueError("prior strength and prior p leave no mass (use 0 < p < 1 and strength > 0)")
+        raise InputError("prior strength and prior p leave no mass", field="prior",
+                         expected="0 < prior p < 1 and prior strength > 0")
     return a / (a + b), (float(stats.beta.ppf(0.025, a, b)), float(stats.beta.ppf(0.975, a, b)))
 
 
@@ -83,7 +85,8 @@ def censored_lognormal(
     t = np.maximum(np.asarray(days, dtype=float), 0.5)
     e = np.asarray(event, dtype=bool)
     if not e.any():
-        raise ValueError("no ended spell to fit a duration to")
+        raise InputError("no ended spell to fit a duration to", field="history",
+                         expected="at least one phase spell that ended (a later phase or a stop)")
     logs = np.log(t)
 
     def negative_log_likelihood(theta: np.ndarray) -> float:

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from pipecast.engines.factors import lognormal_nodes, mixture_count_pmf
+from pipecast.errors import InputError
 
 #: Share of NME applications first submitted 2000-2012 that were ultimately approved (Sacks et al. 2014).
 P_EVENTUALLY_APPROVED = 222 / 302
@@ -362,7 +363,8 @@ def forecast_fda(
     """Forecast approvals per year from what was known on `as_of` (later approvals are hidden first)."""
     settings = settings or ModelSettings()
     if any(y < as_of.year for y in years):
-        raise ValueError("forecast years start at the as-of year or later")
+        raise InputError(f"forecast years {min(years)}-{max(years)} start before the as-of year {as_of.year}",
+                         field="--years", expected="years from the as-of year on")
     view = known_at(filings, as_of)
     durations = fit_durations(view, as_of, settings)
     level, sigma = 1.0, 0.0

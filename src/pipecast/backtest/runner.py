@@ -30,6 +30,7 @@ from pipecast.backtest.scores import auc, brier_score, summarise
 from pipecast.engines.exact import year_windows
 from pipecast.engines.poibin import poisson_binomial
 from pipecast.engines.timing import Profile, approval_year_probabilities
+from pipecast.errors import InputError
 from pipecast.rates import RateRow
 
 MODEL = "model"
@@ -145,7 +146,7 @@ def backtest_range(
 ) -> dict[str, Any]:
     """For each as-of Dec 31 of `as_of_years`, forecast the year `horizon` years later; score every forecaster."""
     if horizon < 1:
-        raise ValueError("horizon is at least one year")
+        raise InputError(f"horizon {horizon} is too short", field="--horizon", expected="at least one year")
     observed_counts = approvals_per_year(filings)
     per_year: list[dict[str, Any]] = []
     pmfs: dict[str, list[np.ndarray]] = {}

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from pipecast.errors import InputError
+
 #: Floor for ln P(observed): a count the forecast gave no mass at all scores ln(1e-300) ~ -690.8, not -inf.
 LOG_FLOOR = 1e-300
 
@@ -24,9 +26,9 @@ Z95 = 1.959963984540054
 def _pmf(pmf: Sequence[float]) -> np.ndarray:
     p = np.asarray(pmf, dtype=float)
     if p.ndim != 1 or len(p) == 0:
-        raise ValueError("a pmf is a non-empty sequence of probabilities")
+        raise InputError("a pmf must not be empty", field="pmf", expected="a non-empty sequence of probabilities")
     if (p < -1e-12).any():
-        raise ValueError("a pmf has no negative entries")
+        raise InputError("a pmf has a negative entry", field="pmf", expected="probabilities >= 0")
     out: np.ndarray = np.clip(p, 0.0, None)
     return out
 
@@ -69,7 +71,7 @@ def expected_value(pmf: Sequence[float]) -> float:
 def central_interval(pmf: Sequence[float], level: float) -> tuple[int, int]:
     """(lo, hi): lo the smallest k with F(k) >= (1 - level)/2, hi the smallest k with F(k) >= (1 + level)/2."""
     if not 0.0 < level < 1.0:
-        raise ValueError("level is strictly between 0 and 1")
+        raise InputError(f"level {level} is out of range", field="level", expected="strictly between 0 and 1")
     cdf = np.cumsum(_pmf(pmf))
     cdf = cdf / cdf[-1]
     lo = int(np.searchsorted(cdf, (1.0 - level) / 2.0 - 1e-12))
@@ -130,7 +132,8 @@ def brier_score(probabilities: Sequence[float], outcomes: Sequence[bool]) -> flo
     p = np.asarray(probabilities, dtype=float)
     y = np.asarray(outcomes, dtype=float)
     if len(p) != len(y) or len(p) == 0:
-        raise ValueError("one outcome per probability, at least one")
+        raise InputError(f"{len(p)} probabilities and {len(y)} outcomes", field="outcomes",
+                         expected="one outcome per probability, at least one")
     return float(np.mean((p - y) ** 2))
 
 

@@ -215,6 +215,12 @@ ReportTargetOption = Annotated[
     typer.Option("--target", help=_help("report_target", "The plan's target, e.g. 2027-2030:1-3, or a file.")),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
+#: The worksheet option of every command that reads a spreadsheet (import, ingest ...): declared once, here.
+SheetOption = Annotated[
+    str | None,
+    typer.Option("--sheet", metavar="NAME", help="XLSX only: the worksheet to read (default: the first; a "
+                                                 "workbook with several sheets gets a warning naming the others)."),
+]
 RatesOption = Annotated[
     str | None,
     typer.Option(

@@ -15,6 +15,7 @@ import typer
 from pipecast import clock
 from pipecast.commands.common import (
     JsonOption,
+    SheetOption,
     echo,
     echo_json,
     err_console,
@@ -27,6 +28,7 @@ from pipecast.ingest.quality import DEFAULT_STALE_YEARS, check_all, published_cl
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress as Bar
 
     from pipecast.ingest.registry_import import Kind
     from pipecast.ingest.summary import ImportSummary, Progress
@@ -42,19 +44,28 @@ PathArgument = Annotated[Path, typer.Argument(help="The registry export (CSV, XL
 SitesOption = Annotated[
     Path | None, typer.Option("--sites", help="China registry only: a separate site file joined on 登记号."),
 ]
-#: The worksheet option of every command that reads a spreadsheet (declared once; import it from here).
-SheetOption = Annotated[
-    str | None,
-    typer.Option("--sheet", metavar="NAME", help="XLSX only: the worksheet to read (default: the first; a "
-                                                 "workbook with several sheets gets a warning naming the others)."),
-]
+
+
+class ProgressBar:
+    """The import's progress display: called with the records read so far, then `writing` with the
+    candidates written to the store (the same bar, relabelled, so it keeps moving through the write)."""
+
+    def __init__(self, bar: Bar, label: str) -> None:
+        self._bar = bar
+        self._task = bar.add_task(label, total=None, unit="records")
+
+    def __call__(self, records: int) -> None:
+        self._bar.update(self._task, completed=records)
+
+    def writing(self, candidates: int) -> None:
+        self._bar.update(self._task, description="writing to the store", completed=candidates,
+                         unit="candidates written")
 
 
 @contextlib.contextmanager
-def progress_bar(label: str, console: Console | None) -> Iterator[Progress | None]:
-    """A progress display on `console` (stderr) counting records read, or None (no display) without one.
-
-    Transient: it disappears when the import ends, leaving only the summary.
+def progress_bar(label: str, console: Console | None) -> Iterator[ProgressBar | None]:
+    """A progress display on `console` (stderr) counting records read, then candidates written; or None (no
+    display) without a console. Transient: it disappears when the import ends, leaving only the summary.
     """
     if console is None:
         yield None
@@ -62,14 +73,13 @@ def progress_bar(label: str, console: Console | None) -> Iterator[Progress | Non
     from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
-    with Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} records"),
+    with Bar(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,} {task.fields[unit]}"),
              TimeElapsedColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None)
+        yield ProgressBar(bar, label)
 
-        def advance(records: int) -> None:
-            bar.update(task, completed=records)
 
-        yield advance
+def _writing(bar: ProgressBar | None) -> Progress | None:
+    return bar.writing if bar is not None else None
 
 
 def _progress_console(as_json: bool) -> Console | None:
@@ -81,6 +91,8 @@ def _report(summary: ImportSummary, as_json: bool) -> None:
     notes = [f"warning: {warning}" for warning in summary.warnings]
     if summary.kind in ("template", "announcements"):
         notes += [f"unresolved: {asset_id} (new candidate; confirm or merge)" for asset_id in summary.unresolved]
+    if summary.changes_omitted:
+        notes.insert(0, f"... and {summary.changes_omitted} more change(s) not listed")
     print_import_summary(summary, as_json, notes)
 
 
@@ -95,7 +107,7 @@ def _ingest(ctx: typer.Context, kind: Kind, path: Path, region: str, dry_run: bo
     with open_store(ctx, preview=dry_run) as store, \
             progress_bar(f"reading {path.name}", _progress_console(as_json)) as progress:
         summary = import_registry(store, kind, path, region=region, today=today, dry_run=dry_run, sites=sites,
-                                  sheet=sheet, progress=progress)
+                                  sheet=sheet, progress=progress, write_progress=_writing(progress))
     _report(summary, as_json)
 
 
@@ -140,7 +152,8 @@ def ingest_template(
     today = clock.today()
     with open_store(ctx, preview=dry_run) as store, \
             progress_bar(f"reading {path.name}", _progress_console(as_json)) as progress:
-        summary = import_template(store, path, columns, today=today, dry_run=dry_run, sheet=sheet, progress=progress)
+        summary = import_template(store, path, columns, today=today, dry_run=dry_run, sheet=sheet, progress=progress,
+                                  write_progress=_writing(progress))
     _report(summary, as_json)
 
 
@@ -160,7 +173,8 @@ def ingest_announcements(
     today = clock.today()
     with open_store(ctx, preview=dry_run) as store, \
             progress_bar(f"reading {path.name}", _progress_console(as_json)) as progress:
-        summary = import_announcements(store, path, today=today, dry_run=dry_run, sheet=sheet, progress=progress)
+        summary = import_announcements(store, path, today=today, dry_run=dry_run, sheet=sheet, progress=progress,
+                                       write_progress=_writing(progress))
     _report(summary, as_json)
 
 

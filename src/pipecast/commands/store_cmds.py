@@ -12,12 +12,12 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,6 +26,7 @@ from pipecast import clock
 from pipecast.commands.common import (
     AsOfOption,
     JsonOption,
+    SheetOption,
     console,
     context_db,
     echo,
@@ -38,8 +39,11 @@ from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, pars
 from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset, load_organisations
 from pipecast.matching import resolve_onto
-from pipecast.store import ActionRecord, Fact, ImportSummary, Store, load_facts, resolve_url
+from pipecast.store import ActionRecord, Fact, Store, WriteResult, load_facts, resolve_url
 from pipecast.store.urls import sqlite_file
+
+if TYPE_CHECKING:
+    from pipecast.tabular import Note
 
 #: The ASSETS.csv contract as `export` writes it: the required columns, then every optional one.
 EXPORT_COLUMNS = (*ASSET_COLUMNS, "count", "indication", "target", "nmpa_class", "jurisdiction", "aliases",
@@ -120,15 +124,21 @@ def asset_dict(asset: Asset) -> dict[str, Any]:
     }
 
 
-def read_input(path: Path) -> tuple[list[Asset], list[Fact], list[Organisation], str]:
+def read_input(path: Path, *, sheet: str | None = None, notes: list[Note] | None = None,
+               ) -> tuple[list[Asset], list[Fact], list[Organisation], str]:
     """Parse an ASSETS.csv/.xlsx file or a data set folder (assets.csv + events.csv [+ facts.csv]).
 
-    Everything is read and checked before the store is touched, so bad input writes nothing.
+    Everything is read and checked before the store is touched, so bad input writes nothing. `sheet` picks
+    a workbook's worksheet; with a `notes` list, what the reader did for the user (another sheet ignored,
+    merged cells filled, a separator other than a comma) is noted there instead of being an error.
     """
     if not path.exists():
         raise InputError("file not found", file=str(path),
                          expected="an ASSETS .csv/.xlsx file or a folder with assets.csv and events.csv")
     if path.is_dir():
+        if sheet is not None:
+            raise InputError(f"--sheet {sheet!r} given for a folder", file=str(path),
+                             expected="--sheet only with an .xlsx file")
         assets = load_dataset(path)
         facts_file = path / "facts.csv"
         facts = load_facts(facts_file) if facts_file.exists() else []
@@ -138,18 +148,25 @@ def read_input(path: Path) -> tuple[list[Asset], list[Fact], list[Organisation],
     if path.suffix.lower() not in TABLE_SUFFIXES:
         raise InputError(f"unsupported file type {path.suffix or '(none)'!r}", file=str(path),
                          expected="a .csv or .xlsx file, or a folder with assets.csv and events.csv")
-    return load_assets(path), [], [], "assets"
+    return load_assets(path, sheet=sheet, notes=notes), [], [], "assets"
 
 
-def _print_summary(summary: ImportSummary, as_json: bool, *, show_changes: bool) -> None:
+def _print_summary(summary: WriteResult, as_json: bool, *, show_changes: bool, notes: Sequence[str] = ()) -> None:
+    """The write's summary; `notes` (what the reader did, e.g. another sheet ignored) as warnings."""
     if as_json:
-        echo_json(summary.as_dict())
+        data = summary.as_dict()
+        data["warnings"] = [*data["warnings"], *notes]
+        echo_json(data)
         return
     prefix = "Dry run, nothing written. " if summary.dry_run else ""
     echo(prefix + summary.describe())
+    for note in notes:
+        echo(f"  warning: {note}")
     if show_changes:
         for line in summary.changes:
             echo("  " + line)
+        if summary.changes_omitted:
+            echo(f"  ... and {summary.changes_omitted} more change(s) not listed")
 
 
 def resolve_through_store(store: Store, assets: list[Asset]) -> list[Asset]:
@@ -169,15 +186,15 @@ def resolve_through_store(store: Store, assets: list[Asset]) -> list[Asset]:
 
 
 def _import(ctx: typer.Context, path: Path, label: str, *, dry_run: bool, as_json: bool,
-            resolve: bool = False) -> ImportSummary:
-    assets, facts, organisations, kind = read_input(path)
+            resolve: bool = False, sheet: str | None = None) -> WriteResult:
+    notes: list[Note] = []
+    assets, facts, organisations, kind = read_input(path, sheet=sheet, notes=notes)
     with open_store(ctx, write=True, preview=dry_run) as store:
         if resolve:
             assets = resolve_through_store(store, assets)
         summary = store.import_data(assets=assets, facts=facts, organisations=organisations, source_file=path,
-                                    kind=kind, dry_run=dry_run)
-    summary.file = label
-    _print_summary(summary, as_json, show_changes=dry_run)
+                                    source_name=label, kind=kind, dry_run=dry_run)
+    _print_summary(summary, as_json, show_changes=dry_run, notes=[n.message for n in notes])
     return summary
 
 
@@ -285,11 +302,12 @@ def import_command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="ASSETS .csv/.xlsx file, or a data set folder "
                                               "(assets.csv + events.csv, optionally facts.csv).")],
+    sheet: SheetOption = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Import candidates into the registry: all or nothing, idempotent, history only appended."""
-    _import(ctx, path, str(path), dry_run=dry_run, as_json=as_json)
+    _import(ctx, path, str(path), dry_run=dry_run, as_json=as_json, sheet=sheet)
 
 
 def export_command(

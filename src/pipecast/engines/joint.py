@@ -46,11 +46,20 @@ def joint_count_distribution(year_probs: np.ndarray, counts: np.ndarray, cap: in
 
 
 def _add_one(dist: np.ndarray, row: np.ndarray, cap: int) -> np.ndarray:
-    """The DP step for one candidate approved in year y with probability row[y]."""
+    """The DP step for one candidate approved in year y with probability row[y].
+
+    In place of `new += _shift(dist, year, cap) * row[year]`, with the same floating-point operations and so
+    the same result to the last bit, without building the shifted array.
+    """
     new = dist * max(1.0 - float(row.sum()), 0.0)
     for year in range(dist.ndim):
-        if row[year] != 0:
-            new += _shift(dist, year, cap) * row[year]
+        p = row[year]
+        if p != 0:
+            below, above, top, under = ([slice(None)] * dist.ndim for _ in range(4))
+            below[year], above[year] = slice(0, cap - 1), slice(1, cap)
+            top[year], under[year] = slice(cap, cap + 1), slice(cap - 1, cap)
+            new[tuple(above)] += dist[tuple(below)] * p
+            new[tuple(top)] += (dist[tuple(under)] + dist[tuple(top)]) * p
     return new
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -155,6 +156,16 @@ class Forecast:
             )
         contributors.sort(key=lambda c: -c.delta_probability)
         return TargetCheck(target, in_band, at_least, both, floor, contributors, missing)
+
+    def probability_met(self, target: Target, *, without: Collection[str] = ()) -> float:
+        """P(target met in every one of its years) (`check(target).all_years_in_band`), with the candidates
+        whose ids are in `without` taken out of the joint distribution. Each candidate's year probabilities do
+        not depend on the others', so taking some out needs no new timing: their rows count zero times."""
+        cols = self._columns(target)
+        counts = self.counts
+        if without:
+            counts = np.where([a.id in without for a in self.assets], 0, counts)
+        return probability_all_years_in_band(self.probabilities[:, cols], counts, target.low, target.high)
 
     def without_one(self, sub: np.ndarray, i: int, low: int) -> float:
         """P(at least `low` in every year of `sub`'s columns) with one candidate of row i removed."""

@@ -52,14 +52,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipecast.domain import Asset, Phase, PhaseEvent, Source, parse_phase
+from pipecast.domain import Asset, Phase, PhaseEvent, Source, is_unresolved, parse_phase
 from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.resolve import AliasTable
 from pipecast.ingest.summary import PROGRESS_EVERY, ImportSummary, Progress, guard_memory
 from pipecast.ingest.template import (
+    NameResolver,
     Resolution,
     apply_to_store,
-    resolve_name,
     store_table,
     unresolved_note,
 )
@@ -221,13 +221,8 @@ def resolve_announcements(
     records: Sequence[Announcement], table: AliasTable, prefix: str = PREFIX
 ) -> list[Resolution]:
     """Which candidate each announcement means (same order as `records`)."""
-    cache: dict[str, Resolution] = {}
-    out = []
-    for rec in records:
-        if rec.drug not in cache:
-            cache[rec.drug] = resolve_name(rec.drug, table, prefix)
-        out.append(cache[rec.drug])
-    return out
+    resolve_once = NameResolver(table, prefix)
+    return [resolve_once(rec.drug) for rec in records]
 
 
 def import_announcements(
@@ -239,33 +234,34 @@ def import_announcements(
     aliases: AliasTable | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    write_progress: Progress | None = None,
 ) -> ImportSummary:
     """Import an announcements file into `store` in one transaction; InputError (nothing written) on bad input.
 
     A resolved candidate already in the store keeps its attributes; only events are appended. Re-importing
     the same file adds nothing (each event carries its source). The file is read as a stream; running out of
-    memory is an ImportMemoryError, with nothing written.
+    memory is an ImportMemoryError, with nothing written. `progress` counts records read, `write_progress`
+    candidates written.
     """
     return guard_memory(path, lambda: _import_announcements(store, Path(path), today=today, dry_run=dry_run,
-                                                            aliases=aliases, sheet=sheet, progress=progress))
+                                                            aliases=aliases, sheet=sheet, progress=progress,
+                                                            write_progress=write_progress))
 
 
 def _import_announcements(
     store: Store, file: Path, *, today: dt.date, dry_run: bool, aliases: AliasTable | None, sheet: str | None,
-    progress: Progress | None,
+    progress: Progress | None, write_progress: Progress | None,
 ) -> ImportSummary:
     notes: list[Note] = []
     summary = ImportSummary(file=str(file), kind="announcements", dry_run=dry_run)
     existing, table = store_table(store, aliases)
     merged: dict[str, Asset] = {}
-    cache: dict[str, Resolution] = {}
+    resolve_once = NameResolver(table, PREFIX)
     for rec in iter_announcements(file, today=today, sheet=sheet, notes=notes):
         summary.records_read += 1
         if progress is not None and summary.records_read % PROGRESS_EVERY == 0:
             progress(summary.records_read)
-        if rec.drug not in cache:
-            cache[rec.drug] = resolve_name(rec.drug, table, PREFIX)
-        target = cache[rec.drug]
+        target = resolve_once(rec.drug)
         if target.resolved:
             summary.resolved[rec.drug] = target.id
         base = merged.get(target.id)
@@ -280,8 +276,9 @@ def _import_announcements(
             merged[target.id] = Asset(id=target.id, name=rec.drug, history=(rec.event,), sponsor=rec.sponsor,
                                       indication=rec.event.indication, note=note)
     summary.records_in_region = summary.records_read
-    summary.unresolved = sorted(i for i in merged if i.startswith(f"{PREFIX}:"))
+    summary.unresolved = sorted(i for i, asset in merged.items() if is_unresolved(i, asset.note))
     summary.add_notes(notes)
     if progress is not None:
         progress(summary.records_read)
-    return apply_to_store(store, list(merged.values()), summary, file=file, dry_run=dry_run, existing=existing)
+    return apply_to_store(store, merged.values(), summary, file=file, dry_run=dry_run, existing=existing,
+                          write_progress=write_progress)

@@ -20,8 +20,9 @@ read, how many are in the region and how many of those were kept (gave an event)
   records without any date are listed as warnings.
 
 The file is read as a stream: per candidate only the earliest trial reaching each phase is kept
-(`trials.keep_earliest`), so memory grows with the candidates, not with the records. Everything is then
-written through `Store.import_data` in one transaction; `dry_run` rolls it back.
+(`trials.keep_earliest`), so memory grows with the candidates, not with the records. The candidates are then
+streamed to `Store.import_data`, which writes them in chunks inside one transaction; `dry_run` rolls it back.
+Each distinct name (folded) is matched once per import, and one scoring gives both the decision and the hint.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from pipecast.domain import Asset, Phase, PhaseEvent, normalise_name
+from pipecast.domain import UNRESOLVED_NOTE, Asset, Phase, PhaseEvent, is_unresolved, normalise_name
 from pipecast.errors import InputError
-from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
+from pipecast.ingest.resolve import AliasTable, candidate_table, keys, resolve_with_matches
 from pipecast.ingest.summary import (
     ALL_REGIONS,
     PROGRESS_EVERY,
@@ -59,9 +60,6 @@ from pipecast.store import Store
 
 Kind = Literal["ctgov", "ctr", "nmpa"]
 KINDS: tuple[str, ...] = REGISTRY_KINDS
-#: Id prefixes of candidates created from an unresolved registry name.
-UNRESOLVED_PREFIXES: tuple[str, ...] = ("ctgov:", "ctr:", "nmpa:")
-UNRESOLVED_NOTE = "unresolved registry name"
 
 _ROW = re.compile(r"\brow (\d+)\)")
 _REGION_WORDS = {"重庆", "重庆市", "chongqing", "chungking"}
@@ -136,14 +134,13 @@ class _Grouper:
         key = normalise_name(name)
         if key in self.cache:
             group = self.cache[key]
-        else:
-            target = resolve(name, self.table)
+        else:  # each distinct name is scored once: the decision and the hint come from the same matches
+            target, hints = resolve_with_matches(name, self.table)
             if target is not None:
                 self.summary.resolved[name] = target
                 group = self.groups.setdefault(target, _Group(target, name, True))
             else:
                 new_id = unresolved_id(self.kind, name)
-                hints = match_candidates(name, self.table)
                 hint = f"; closest known: {hints[0].asset_id} ({hints[0].reason})" if hints else ""
                 group = self.groups.setdefault(new_id, _Group(new_id, name, False, hint))
             self.cache[key] = group
@@ -165,23 +162,25 @@ def import_registry(
     aliases: AliasTable | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    write_progress: Progress | None = None,
 ) -> ImportSummary:
     """Import one registry file into `store` in one transaction (see the module docstring).
 
     `region` is a --region value (see `region_pattern`); None keeps every record. The file is read as a
-    stream: memory grows with the number of candidates, not of records. Raises InputError (nothing
-    written) for a file that cannot be read at all; bad rows are warnings. Running out of memory is an
-    ImportMemoryError, with nothing written.
+    stream: memory grows with the number of candidates, not of records. `progress` is called with the
+    records read so far, then `write_progress` with the candidates written so far. Raises InputError
+    (nothing written) for a file that cannot be read at all; bad rows are warnings. Running out of memory is
+    an ImportMemoryError, with nothing written.
     """
     return guard_memory(path, lambda: _import_registry(
         store, kind, Path(path), region=region, today=today, dry_run=dry_run, retrieved=retrieved, sites=sites,
-        aliases=aliases, sheet=sheet, progress=progress))
+        aliases=aliases, sheet=sheet, progress=progress, write_progress=write_progress))
 
 
 def _import_registry(
     store: Store, kind: Kind, file: Path, *, region: str | None, today: dt.date, dry_run: bool,
     retrieved: dt.date | None, sites: str | os.PathLike[str] | None, aliases: AliasTable | None,
-    sheet: str | None, progress: Progress | None,
+    sheet: str | None, progress: Progress | None, write_progress: Progress | None,
 ) -> ImportSummary:
     if kind not in KINDS:
         raise InputError(f"unknown registry {kind!r}", field="kind", expected="ctgov, ctr or nmpa")
@@ -202,11 +201,11 @@ def _import_registry(
     if progress is not None:
         progress(summary.records_read)
     groups = group_for.groups
-    assets = [_asset(g, kind, existing.get(g.id), today, str(file), warnings) for g in groups.values()]
-    to_write = [a for a in assets if a is not None]
-    summary.unresolved = sorted(g.id for g in groups.values() if g.id.startswith(UNRESOLVED_PREFIXES))
-    result = store.import_data(assets=to_write, source_file=file, kind=f"registry:{kind}", dry_run=dry_run)
-    summary.record_write(result, (a.id for a in to_write), existing)
+    summary.unresolved = sorted(g.id for g in groups.values() if is_unresolved(g.id))
+    assets = (_asset(g, kind, existing.get(g.id), today, str(file), warnings) for g in groups.values())
+    result = store.import_data(assets=(a for a in assets if a is not None), source_file=file,
+                               kind=f"registry:{kind}", dry_run=dry_run, progress=write_progress)
+    summary.record_write(result, existing)
     return summary
 
 
@@ -299,7 +298,7 @@ def _asset(
     sponsor = group.sponsors.most_common(1)[0][0] if group.sponsors else ""
     note = ""
     if not group.resolved:
-        note = f"{UNRESOLVED_NOTE} {group.name!r} from {kind}{group.hint}; confirm or merge"
+        note = f"{UNRESOLVED_NOTE} registry name {group.name!r} from {kind}{group.hint}; confirm or merge"
     aliases = tuple(n for n in group.names if normalise_name(n) != normalise_name(group.id))
     return Asset(
         id=group.id,

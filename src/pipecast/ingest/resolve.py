@@ -20,6 +20,7 @@ from pipecast.matching import (
     match_candidates,
     resolve,
     resolve_onto,
+    resolve_with_matches,
 )
 from pipecast.matching import candidate_table as _candidate_table
 from pipecast.tabular import read_table
@@ -29,6 +30,7 @@ DATA = Path(__file__).parent / "data"
 __all__ = [
     "DATA", "KINDS", "Alias", "AliasConflict", "AliasTable", "Match", "candidate_table", "chongqing_table",
     "keys", "known_table", "load_alias_table", "match_candidates", "resolve", "resolve_onto",
+    "resolve_with_matches",
 ]
 
 

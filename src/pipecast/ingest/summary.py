@@ -2,14 +2,13 @@
 
 JSON keys (see CHANGELOG.md): file, kind, dry_run, region, records_read, records_in_region,
 records_without_event, records_kept, candidates_created, candidates_updated, events_added, events_known,
-resolved, unresolved, warnings, changes, changed.
+resolved, unresolved, warnings, changes, changes_omitted, changed.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -40,12 +39,14 @@ def guard_memory(path: str | os.PathLike[str], work: Callable[[], ImportSummary]
 
 
 class StoreWrite(Protocol):
-    """What `Store.import_data` reports back (the store's own result type)."""
+    """What `Store.import_data` reports back (`pipecast.store.WriteResult`)."""
 
     assets_added: int
     events_added: int
     events_known: int
     changes: list[str]
+    changes_omitted: int
+    changes_by_asset: dict[str, int]
 
 
 @dataclass
@@ -72,6 +73,8 @@ class ImportSummary:
     unresolved: list[str] = field(default_factory=list)  # candidate ids created or fed from unresolved names
     warnings: list[RowWarning] = field(default_factory=list)
     changes: list[str] = field(default_factory=list)
+    #: Changes the store made but did not list (it lists the first `pipecast.store.CHANGES_LISTED`).
+    changes_omitted: int = 0
 
     @property
     def records_kept(self) -> int:
@@ -99,6 +102,7 @@ class ImportSummary:
             "unresolved": list(self.unresolved),
             "warnings": [asdict(w) for w in self.warnings],
             "changes": list(self.changes),
+            "changes_omitted": self.changes_omitted,
             "changed": self.changed,
         }
 
@@ -121,37 +125,16 @@ class ImportSummary:
         """What the reader did on the user's behalf (separator, merged cells, another sheet), as warnings."""
         self.warnings.extend(RowWarning(n.file, None, "", n.message) for n in notes)
 
-    def record_write(self, result: StoreWrite, written: Iterable[str], existing: Iterable[str]) -> None:
-        """Take the store's counts; `written` are the ids sent to the store, `existing` those it held before.
+    def record_write(self, result: StoreWrite, existing: Iterable[str]) -> None:
+        """Take the store's counts; `existing` are the ids the store held before the import.
 
         A candidate counts as updated when it was already in the store and the write changed something for
-        it (an event, an alias or an attribute), counted per candidate id.
+        it (an event, an alias or an attribute): the store's per-candidate counter `changes_by_asset`.
         """
         self.candidates_created = result.assets_added
         self.events_added = result.events_added
         self.events_known = result.events_known
         self.changes = list(result.changes)
+        self.changes_omitted = result.changes_omitted
         before = set(existing)
-        per_asset = changes_per_asset(result)
-        self.candidates_updated = sum(1 for i in dict.fromkeys(written) if i in before and per_asset.get(i, 0))
-
-
-_CHANGE = re.compile(r"^[+~] (?:asset|event) (\S+?):? |^\+ alias .* for (\S+)$")
-
-
-def changes_per_asset(result: StoreWrite) -> Mapping[str, int]:
-    """Changes per candidate id in a store write.
-
-    Uses the store's per-asset counter `changes_by_asset` when it has one; until then (pipecast.store
-    reports only totals and lines) the counter is built from its change lines, one per change.
-    """
-    counted: Mapping[str, int] | None = getattr(result, "changes_by_asset", None)
-    if counted is not None:
-        return counted
-    counts: dict[str, int] = {}
-    for line in result.changes:
-        match = _CHANGE.match(line)
-        if match:
-            asset_id = match.group(1) or match.group(2)
-            counts[asset_id] = counts.get(asset_id, 0) + 1
-    return counts
+        self.candidates_updated = sum(1 for i, n in result.changes_by_asset.items() if n and i in before)

@@ -27,14 +27,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pipecast.domain import Asset, PhaseEvent, Source, normalise_name, parse_phase
+from pipecast.domain import UNRESOLVED_NOTE, Asset, PhaseEvent, Source, normalise_name, parse_phase
 from pipecast.errors import InputError, UnknownPhaseError
-from pipecast.ingest.resolve import AliasTable, candidate_table, keys, match_candidates, resolve
+from pipecast.ingest.resolve import AliasTable, candidate_table, keys, resolve_with_matches
 from pipecast.ingest.summary import PROGRESS_EVERY, ImportSummary, Progress, guard_memory
 from pipecast.store import Store
 from pipecast.tabular import EARLIEST_PLAUSIBLE_DATE, Note, Row, closing_rows, open_table, parse_date
@@ -45,7 +45,6 @@ TARGETS: tuple[str, ...] = (
     "target", "nmpa_class", "jurisdiction", "aliases", "note", "source_title", "source_url", "source_date",
 )
 REQUIRED_TARGETS: tuple[str, ...] = ("phase", "phase_start")
-UNRESOLVED_NOTE = "unresolved name"
 _ATTRIBUTES = ("sponsor", "modality", "therapeutic_area", "indication", "target", "nmpa_class", "jurisdiction",
                "note")
 
@@ -165,27 +164,44 @@ class Resolution:
 
 
 def resolve_name(name: str, table: AliasTable, prefix: str) -> Resolution:
-    """The known id for `name`, or `<prefix>:<folded name>` with the closest known candidate as a hint."""
-    target = resolve(name, table)
+    """The known id for `name`, or `<prefix>:<folded name>` with the closest known candidate as a hint
+    (the decision and the hint come from one scoring of the name)."""
+    target, hints = resolve_with_matches(name, table)
     if target is not None:
         return Resolution(target, True)
     key = keys(name, "drug")[1] or normalise_name(name)
-    hints = match_candidates(name, table)
     hint = f"closest known: {hints[0].asset_id} ({hints[0].reason})" if hints else ""
     return Resolution(f"{prefix}:{key}", False, hint)
 
 
+class NameResolver:
+    """`resolve_name` memoised per distinct folded name (`normalise_name`) for the length of one import."""
+
+    def __init__(self, table: AliasTable, prefix: str) -> None:
+        self.table, self.prefix = table, prefix
+        self._seen: dict[str, Resolution] = {}
+
+    def __call__(self, name: str) -> Resolution:
+        key = normalise_name(name)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = resolve_name(name, self.table, self.prefix)
+        return found
+
+
 def unresolved_note(name: str, kind: str, hint: str) -> str:
-    return f"{UNRESOLVED_NOTE} {name!r} from {kind}" + (f"; {hint}" if hint else "") + "; confirm or merge"
+    """The note of a candidate made from an unresolved name (`pipecast.domain.is_unresolved` reads it)."""
+    return f"{UNRESOLVED_NOTE} name {name!r} from {kind}" + (f"; {hint}" if hint else "") + "; confirm or merge"
 
 
 def apply_to_store(
-    store: Store, assets: Sequence[Asset], summary: ImportSummary, *, file: Path, dry_run: bool,
-    existing: Iterable[str],
+    store: Store, assets: Iterable[Asset], summary: ImportSummary, *, file: Path, dry_run: bool,
+    existing: Iterable[str], write_progress: Progress | None = None,
 ) -> ImportSummary:
-    """Write `assets` in one transaction (`Store.import_data`) and fill the summary's counts."""
-    result = store.import_data(assets=assets, source_file=file, kind=summary.kind, dry_run=dry_run)
-    summary.record_write(result, (a.id for a in assets), existing)
+    """Write `assets` in one transaction (`Store.import_data`, in chunks) and fill the summary's counts."""
+    result = store.import_data(assets=assets, source_file=file, kind=summary.kind, dry_run=dry_run,
+                               progress=write_progress)
+    summary.record_write(result, existing)
     return summary
 
 
@@ -304,23 +320,27 @@ def import_template(
     aliases: AliasTable | None = None,
     sheet: str | None = None,
     progress: Progress | None = None,
+    write_progress: Progress | None = None,
 ) -> ImportSummary:
     """Import a mapped spreadsheet into `store` in one transaction; InputError (nothing written) on bad input.
 
     The file is read as a stream (memory grows with the candidates, not the rows); `progress` is called with
-    the rows read so far. Running out of memory is an ImportMemoryError, with nothing written.
+    the rows read so far, then `write_progress` with the candidates written. Running out of memory is an
+    ImportMemoryError, with nothing written.
     """
     return guard_memory(path, lambda: _import_template(store, Path(path), mapping, today=today, dry_run=dry_run,
-                                                       aliases=aliases, sheet=sheet, progress=progress))
+                                                       aliases=aliases, sheet=sheet, progress=progress,
+                                                       write_progress=write_progress))
 
 
 def _import_template(
     store: Store, file: Path, mapping: ColumnMapping, *, today: dt.date, dry_run: bool, aliases: AliasTable | None,
-    sheet: str | None, progress: Progress | None,
+    sheet: str | None, progress: Progress | None, write_progress: Progress | None,
 ) -> ImportSummary:
     notes: list[Note] = []
     summary = ImportSummary(file=str(file), kind="template", dry_run=dry_run)
     existing, table = store_table(store, aliases)
+    resolve_once = NameResolver(table, "template")
     merged: dict[str, Asset] = {}
     for rec in iter_template(file, mapping, today=today, sheet=sheet, notes=notes):
         summary.records_read += 1
@@ -329,7 +349,7 @@ def _import_template(
         if rec.id:
             target = Resolution(rec.id, True)
         else:
-            target = resolve_name(rec.name, table, "template")
+            target = resolve_once(rec.name)
             if target.resolved:
                 summary.resolved[rec.name] = target.id
         attrs = {a: rec.values.get(a, "") for a in _ATTRIBUTES}
@@ -361,4 +381,5 @@ def _import_template(
     summary.add_notes(notes)
     if progress is not None:
         progress(summary.records_read)
-    return apply_to_store(store, list(merged.values()), summary, file=file, dry_run=dry_run, existing=existing)
+    return apply_to_store(store, merged.values(), summary, file=file, dry_run=dry_run, existing=existing,
+                          write_progress=write_progress)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipecast.domain import Phase, PhaseEvent, Source
-from pipecast.store.models import FactRow, PhaseEventRow
 from pipecast.store.records import Fact
+
+if TYPE_CHECKING:  # the functions read row attributes only: plain rows (`quickread`) serve as well
+    from pipecast.store.models import FactRow, PhaseEventRow
 
 _T = TypeVar("_T")
 

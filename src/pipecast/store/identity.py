@@ -10,11 +10,12 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # SQLAlchemy only where a session is queried: `Identity` itself is plain data
+    from sqlalchemy.orm import Session
 
-from pipecast.store.models import AssetRedirectRow, EventReassignmentRow, PhaseEventRow, ResolutionActionRow
+    from pipecast.store.models import PhaseEventRow
 
 
 @dataclass
@@ -45,28 +46,39 @@ class Identity:
         wanted = set(ids)
         return [e for e, (a, _) in self.moved.items() if self.canonical(a) in wanted]
 
+    @classmethod
+    def of(cls, undos: Iterable[tuple[int, int | None]], redirects: Iterable[tuple[str, str, int]],
+           moves: Iterable[tuple[int, str, int]]) -> Identity:
+        """From the stored rows: (undo action id, action it undoes), (merged id, id merged into, action id) in
+        redirect order, (event id, asset id moved to, action id) in reassignment order."""
+        undone = {undoes: by for by, undoes in undos if undoes is not None}
+        return cls({f: (into, a) for f, into, a in redirects if a not in undone},
+                   {e: (to, a) for e, to, a in moves if a not in undone}, undone)
+
 
 def identity(session: Session) -> Identity:
-    undone: dict[int, int] = {}
-    for by, undoes in session.execute(
+    from sqlalchemy import select
+
+    from pipecast.store.models import AssetRedirectRow, EventReassignmentRow, ResolutionActionRow
+
+    undos = session.execute(
         select(ResolutionActionRow.id, ResolutionActionRow.undoes_id).where(ResolutionActionRow.undoes_id.is_not(None))
-    ):
-        if undoes is not None:
-            undone[undoes] = by
-    redirects: dict[str, tuple[str, int]] = {}
-    for r in session.scalars(select(AssetRedirectRow).order_by(AssetRedirectRow.id)):
-        if r.action_id not in undone:
-            redirects[r.from_id] = (r.into_id, r.action_id)
-    moved: dict[int, tuple[str, int]] = {}
-    for m in session.scalars(select(EventReassignmentRow).order_by(EventReassignmentRow.id)):
-        if m.action_id not in undone:
-            moved[m.event_id] = (m.to_asset_id, m.action_id)
-    return Identity(redirects, moved, undone)
+    )
+    redirects = session.execute(select(AssetRedirectRow.from_id, AssetRedirectRow.into_id, AssetRedirectRow.action_id)
+                                .order_by(AssetRedirectRow.id))
+    moves = session.execute(select(EventReassignmentRow.event_id, EventReassignmentRow.to_asset_id,
+                                   EventReassignmentRow.action_id).order_by(EventReassignmentRow.id))
+    return Identity.of([(by, undoes) for by, undoes in undos], [(f, i, a) for f, i, a in redirects],
+                       [(e, t, a) for e, t, a in moves])
 
 
 def events_of(session: Session, ident: Identity, ids: Sequence[str] | None,
                as_of: dt.date | None = None) -> dict[str, list[PhaseEventRow]]:
     """Phase event rows by the candidate they belong to once merges and splits are applied."""
+    from sqlalchemy import or_, select
+
+    from pipecast.store.models import PhaseEventRow
+
     query = select(PhaseEventRow).order_by(PhaseEventRow.id)
     if ids is not None:
         raw = ident.merged_into(ids)

@@ -10,8 +10,12 @@ from pipecast.domain import PhaseEvent, Source
 from pipecast.errors import ResolutionError
 from pipecast.matching import Match
 
-__all__ = ["ActionRecord", "BatchRecord", "BrokenLink", "EventRecord", "Fact", "ImportSummary", "ResolutionError",
-           "ReviewItem", "VerifyReport"]
+__all__ = ["CHANGES_LISTED", "ActionRecord", "BatchRecord", "BrokenLink", "EventRecord", "Fact", "ImportSummary",
+           "ResolutionError", "ReviewItem", "VerifyReport", "WriteResult"]
+
+#: How many change lines a write lists (`WriteResult.changes`); the rest are counted, not kept, so a
+#: million-row import does not hold a million lines. The counts are always complete.
+CHANGES_LISTED = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +64,13 @@ class BatchRecord:
 
 
 @dataclass
-class ImportSummary:
-    """What an import added (or, for a dry run, would add)."""
+class WriteResult:
+    """What one `Store.import_data` write added (or, for a dry run, would add): the store's counts.
+
+    (The summary an `ingest` command prints is `pipecast.ingest.summary.ImportSummary`, built from this.)
+    `changes` lists the first `max_changes` changes, one line each, and `changes_omitted` counts the rest;
+    `changes_by_asset` counts every change (candidate added or updated, alias, event) per candidate id.
+    """
 
     file: str = ""
     sha256: str = ""
@@ -77,16 +86,30 @@ class ImportSummary:
     batch_id: int | None = None
     dry_run: bool = False
     changes: list[str] = field(default_factory=list)
+    changes_omitted: int = 0
+    changes_by_asset: dict[str, int] = field(default_factory=dict)
     #: Things the import did that deserve a look, e.g. an earlier start date for a phase already recorded.
     warnings: list[str] = field(default_factory=list)
+    max_changes: int = field(default=CHANGES_LISTED, repr=False)
 
     @property
     def changed(self) -> bool:
         return bool(self.assets_added or self.assets_updated or self.events_added or self.aliases_added
                     or self.facts_added or self.organisations_changed)
 
+    def record(self, line: str, asset_id: str | None = None) -> None:
+        """One change: counted for its candidate, listed while fewer than `max_changes` are."""
+        if asset_id is not None:
+            self.changes_by_asset[asset_id] = self.changes_by_asset.get(asset_id, 0) + 1
+        if len(self.changes) < self.max_changes:
+            self.changes.append(line)
+        else:
+            self.changes_omitted += 1
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"changed": self.changed}
+        data = asdict(self)
+        del data["max_changes"], data["changes_by_asset"]
+        return data | {"changed": self.changed}
 
     def describe(self) -> str:
         verb = "would add" if self.dry_run else "added"
@@ -106,6 +129,10 @@ class ImportSummary:
             return f"{head}nothing new ({self.events_known} event(s), {self.facts_known} fact(s) already known)"
         text = head + f"{verb} " + ", ".join(parts)
         return text + "".join(f"\n  warning: {w}" for w in self.warnings)
+
+
+#: The old name of `WriteResult`, kept only until `pipecast.api` imports the new one; do not use.
+ImportSummary = WriteResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,45 +6,26 @@ checking a current store costs no Alembic import.
 
 from __future__ import annotations
 
-import re
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from pipecast.errors import StoreError
+from pipecast.store.revisions import MIGRATIONS_DIR, VERSION_QUERY, VERSION_TABLE, known_revisions
 from pipecast.store.urls import WRITE_OPTION, one_line, write_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-_REVISION = re.compile(r"""^(down_revision|revision)\s*(?::[^=]*)?=\s*["']?([\w.-]+|None)["']?""", re.M)
-
-
-@cache
-def known_revisions() -> tuple[tuple[str, ...], str]:
-    """(every revision shipped, the head) read from `migrations/versions/*.py`."""
-    revisions: dict[str, str | None] = {}
-    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
-        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" in found:
-            down = found.get("down_revision")
-            revisions[found["revision"]] = None if down in (None, "None") else down
-    downs = set(revisions.values())
-    heads = [r for r in revisions if r not in downs]
-    if len(heads) != 1:
-        raise StoreError(f"the packaged migrations have {len(heads)} heads ({', '.join(heads)}); reinstall pipecast")
-    return tuple(revisions), heads[0]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "ensure_current", "known_revisions"]
 
 
 def current_revision(conn: Connection) -> str | None:
     """The store's schema revision; None for an empty database."""
-    if not inspect(conn).has_table("alembic_version"):
+    if not inspect(conn).has_table(VERSION_TABLE):
         return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return conn.execute(text(VERSION_QUERY)).scalar()
 
 
 def alembic_config() -> Config:

@@ -17,6 +17,7 @@ the data knew it on D. Entity resolution is explicit and audited, never silent (
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,11 +28,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipecast import clock
-from pipecast.domain import Asset, Organisation, Phase, Portfolio, unique_ids
+from pipecast.domain import Asset, Organisation, Phase, Portfolio
 from pipecast.errors import InputError, PipecastError, StoreError
 from pipecast.store import chain, resolution, schema, upserts, views
 from pipecast.store.facts import load_facts, parse_fact_date
 from pipecast.store.records import (
+    CHANGES_LISTED,
     ActionRecord,
     BatchRecord,
     EventRecord,
@@ -40,6 +42,7 @@ from pipecast.store.records import (
     ResolutionError,
     ReviewItem,
     VerifyReport,
+    WriteResult,
 )
 from pipecast.store.schema import MIGRATIONS_DIR
 from pipecast.store.upserts import ASSET_ATTRIBUTES, file_sha256
@@ -54,9 +57,9 @@ from pipecast.store.urls import (
 )
 
 __all__ = [
-    "ASSET_ATTRIBUTES", "MIGRATIONS_DIR", "ActionRecord", "BatchRecord", "EventRecord", "Fact", "ImportSummary",
-    "ResolutionError", "ReviewItem", "Store", "VerifyReport", "default_db_path", "default_db_url", "file_sha256",
-    "load_facts", "parse_fact_date", "resolve_url",
+    "ASSET_ATTRIBUTES", "CHANGES_LISTED", "MIGRATIONS_DIR", "ActionRecord", "BatchRecord", "EventRecord", "Fact",
+    "ImportSummary", "ResolutionError", "ReviewItem", "Store", "VerifyReport", "WriteResult", "default_db_path",
+    "default_db_url", "file_sha256", "load_facts", "parse_fact_date", "resolve_url",
 ]
 
 _T = TypeVar("_T")
@@ -168,7 +171,7 @@ class Store:
     # ---- writing
 
     def add_assets(self, assets: Iterable[Asset], *, source_file: str | os.PathLike[str] | None = None,
-                   dry_run: bool = False) -> ImportSummary:
+                   dry_run: bool = False) -> WriteResult:
         """Add candidates and their history in one transaction; idempotent; history is only appended.
 
         A new asset is inserted; a known id gets its changed attributes updated (a blank value never
@@ -177,7 +180,7 @@ class Store:
         return self.import_data(assets=assets, source_file=source_file, dry_run=dry_run)
 
     def add_facts(self, facts: Iterable[Fact], *, source_file: str | os.PathLike[str] | None = None,
-                  dry_run: bool = False) -> ImportSummary:
+                  dry_run: bool = False) -> WriteResult:
         """Append dated facts in one transaction; a fact already recorded (same values and source) is skipped."""
         return self.import_data(facts=facts, source_file=source_file, dry_run=dry_run, kind="facts")
 
@@ -188,28 +191,38 @@ class Store:
         facts: Iterable[Fact] = (),
         organisations: Iterable[Organisation] = (),
         source_file: str | os.PathLike[str] | None = None,
+        source_name: str | None = None,
         kind: str = "",
         dry_run: bool = False,
-        also: Callable[[Session, ImportSummary], object] | None = None,
-    ) -> ImportSummary:
-        """Assets, facts and organisations together, in ONE transaction (a data set folder); `also(session,
-        summary)`, if given, runs last in the same transaction (the API writes its audit row there)."""
-        asset_list, fact_list, org_list = list(assets), list(facts), list(organisations)
-        dupes = unique_ids(asset_list)
-        if dupes:
-            raise InputError(f"duplicate asset id(s) {', '.join(sorted(set(dupes)))}",
-                             file=str(source_file or ""), field="id", expected="unique ids")
-        summary = ImportSummary(
-            file=os.fspath(source_file) if source_file is not None else "",
+        also: Callable[[Session, WriteResult], object] | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> WriteResult:
+        """Assets, facts and organisations together, in ONE transaction (a data set folder).
+
+        `assets` and `facts` may be iterators: they are written in chunks (query, insert, flush per chunk)
+        inside the one transaction, so memory stays bounded whatever their number; any exception on the way
+        (a duplicate id, a bad row raised by the stream, running out of memory) rolls all of it back.
+        `progress(candidates written so far)` is called after each chunk. `source_file` is hashed;
+        `source_name` is what the import records as its file (default: `source_file`'s path), e.g. an upload's
+        own name rather than its temporary path. `also(session, result)`, if given, runs last in the same
+        transaction (the API writes its audit row there). `WriteResult.changes` lists the first
+        `CHANGES_LISTED` changes; the counts (and `changes_by_asset`) are complete.
+        """
+        org_list = list(organisations)
+        stream = iter(assets)
+        first = next(stream, None)
+        asset_stream: Iterable[Asset] = () if first is None else itertools.chain((first,), stream)
+        path = os.fspath(source_file) if source_file is not None else ""
+        summary = WriteResult(
+            file=source_name if source_name is not None else path,
             sha256=file_sha256(source_file) if source_file is not None else "",
-            rows=len(asset_list) + len(fact_list),
             dry_run=dry_run,
         )
         if not kind:
-            path = Path(summary.file) if summary.file else None
-            kind = "dataset" if path is not None and path.is_dir() else ("facts" if not asset_list else "assets")
-        def work(s: Session) -> ImportSummary:
-            done = upserts.import_work(s, asset_list, fact_list, org_list, summary, kind)
+            kind = "dataset" if path and Path(path).is_dir() else ("facts" if first is None else "assets")
+
+        def work(s: Session) -> WriteResult:
+            done = upserts.import_work(s, asset_stream, facts, org_list, summary, kind, progress)
             if also is not None:
                 also(s, done)
             return done

@@ -7,27 +7,39 @@ recorded. It never merges two candidates (that is entity resolution, `pipecast.s
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipecast.domain import Asset, Organisation, PhaseEvent, normalise_name
+from pipecast.errors import InputError
 from pipecast.store.convert import chunks, event_matches, fact_key, fact_row_key
 from pipecast.store.identity import Identity, events_of, identity
 from pipecast.store.models import AliasRow, AssetRow, FactRow, ImportBatch, OrganisationRow, PhaseEventRow, utcnow
-from pipecast.store.records import Fact, ImportSummary
+from pipecast.store.records import Fact, WriteResult
 
 #: Asset attributes that an import may update in place (history is never updated).
 ASSET_ATTRIBUTES = (
     "name", "sponsor", "modality", "therapeutic_area", "indication", "target", "nmpa_class",
     "jurisdiction", "count", "note",
 )
+#: Candidates (or facts) per round of query, insert and flush: what one round holds in memory.
+CHUNK = 500
+_T = TypeVar("_T")
+
+
+def batched(items: Iterable[_T], size: int = CHUNK) -> Iterator[list[_T]]:
+    """`items` in lists of `size` (the last may be shorter), read lazily."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -58,7 +70,8 @@ class SponsorSpellings:
     uses: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def load(cls, session: Session, incoming: Sequence[Asset]) -> SponsorSpellings:
+    def load(cls, session: Session, incoming: Iterable[Asset] = ()) -> SponsorSpellings:
+        """The stored organisations and spellings; `incoming` (and later `count`) add an import's own."""
         keys = {
             row.id: [k for k in map(normalise_name, (row.name, *row.aliases.split("|"))) if len(k) >= 3]
             for row in session.scalars(select(OrganisationRow))
@@ -66,8 +79,13 @@ class SponsorSpellings:
         uses: Counter[str] = Counter()
         for sponsor, n in session.execute(select(AssetRow.sponsor, func.count()).group_by(AssetRow.sponsor)):
             uses[sponsor] += int(n)
-        uses.update(a.sponsor for a in incoming if a.sponsor)
-        return cls(keys, uses)
+        spellings = cls(keys, uses)
+        spellings.count(incoming)
+        return spellings
+
+    def count(self, incoming: Iterable[Asset]) -> None:
+        """Count the sponsor spellings of incoming candidates (a streamed import: chunk by chunk)."""
+        self.uses.update(a.sponsor for a in incoming if a.sponsor)
 
     def organisations(self, text: str) -> set[str]:
         folded = normalise_name(text)
@@ -147,10 +165,15 @@ def _fold_resolutions(session: Session, ident: Identity, ids: list[str], known: 
                 known.alias_norms[i].add(al.norm)
 
 
-def upsert_assets(session: Session, assets: list[Asset], batch: ImportBatch, summary: ImportSummary) -> None:
-    """Insert new candidates, update changed attributes, add new aliases, append events not yet recorded."""
+def upsert_assets(session: Session, assets: list[Asset], batch: ImportBatch, summary: WriteResult,
+                  sponsors: SponsorSpellings | None = None) -> None:
+    """Insert new candidates, update changed attributes, add new aliases, append events not yet recorded.
+
+    `sponsors` carries the spellings counted so far in a streamed import (default: these assets only).
+    """
     known = _known(session, [a.id for a in assets])
-    sponsors = SponsorSpellings.load(session, assets)
+    if sponsors is None:
+        sponsors = SponsorSpellings.load(session, assets)
     for asset in assets:
         _upsert_row(session, asset, known, sponsors, summary)
         _add_aliases(session, asset, known.alias_norms[asset.id], summary)
@@ -158,7 +181,7 @@ def upsert_assets(session: Session, assets: list[Asset], batch: ImportBatch, sum
 
 
 def _upsert_row(session: Session, asset: Asset, known: _Known, sponsors: SponsorSpellings,
-                summary: ImportSummary) -> None:
+                summary: WriteResult) -> None:
     now = utcnow()
     row = known.rows.get(asset.id)
     if row is None:
@@ -166,7 +189,7 @@ def _upsert_row(session: Session, asset: Asset, known: _Known, sponsors: Sponsor
         session.add(row)
         known.rows[asset.id] = row
         summary.assets_added += 1
-        summary.changes.append(f"+ asset {asset.id} {asset.name!r} ({asset.phase.value} since {asset.phase_start})")
+        summary.record(f"+ asset {asset.id} {asset.name!r} ({asset.phase.value} since {asset.phase_start})", asset.id)
         return
     diffs = attribute_changes(row, asset, sponsors)
     if not diffs:
@@ -175,12 +198,12 @@ def _upsert_row(session: Session, asset: Asset, known: _Known, sponsors: Sponsor
         setattr(row, attr, new)
     row.updated_at = now
     summary.assets_updated += 1
-    summary.changes.append(
-        f"~ asset {asset.id}: " + "; ".join(f"{a} {old!r} -> {new!r}" for a, (old, new) in diffs.items())
+    summary.record(
+        f"~ asset {asset.id}: " + "; ".join(f"{a} {old!r} -> {new!r}" for a, (old, new) in diffs.items()), asset.id
     )
 
 
-def _add_aliases(session: Session, asset: Asset, norms: set[str], summary: ImportSummary) -> None:
+def _add_aliases(session: Session, asset: Asset, norms: set[str], summary: WriteResult) -> None:
     for alias in asset.aliases:
         norm = normalise_name(alias)
         if not norm or norm in norms:
@@ -188,11 +211,11 @@ def _add_aliases(session: Session, asset: Asset, norms: set[str], summary: Impor
         norms.add(norm)
         session.add(AliasRow(asset_id=asset.id, alias=alias, norm=norm))
         summary.aliases_added += 1
-        summary.changes.append(f"+ alias {alias!r} for {asset.id}")
+        summary.record(f"+ alias {alias!r} for {asset.id}", asset.id)
 
 
 def _append_events(session: Session, asset: Asset, known: list[PhaseEventRow], batch: ImportBatch,
-                   summary: ImportSummary) -> None:
+                   summary: WriteResult) -> None:
     now = utcnow()
     for ev in asset.history:
         if any(event_matches(r, ev) for r in known):
@@ -209,10 +232,10 @@ def _append_events(session: Session, asset: Asset, known: list[PhaseEventRow], b
         known.append(new)
         summary.events_added += 1
         where = f" [{source.title}]" if source else ""
-        summary.changes.append(f"+ event {asset.id}: {ev.phase.value} on {ev.date}{where}")
+        summary.record(f"+ event {asset.id}: {ev.phase.value} on {ev.date}{where}", asset.id)
 
 
-def _warn_redated(asset_id: str, ev: PhaseEvent, known: Sequence[PhaseEventRow], summary: ImportSummary) -> None:
+def _warn_redated(asset_id: str, ev: PhaseEvent, known: Sequence[PhaseEventRow], summary: WriteResult) -> None:
     """An event for a phase (and indication) already recorded on another date: both are kept; say so."""
     other = sorted({r.date for r in known if r.phase == ev.phase.value and r.indication == ev.indication
                     and r.date != ev.date})
@@ -227,10 +250,14 @@ def _warn_redated(asset_id: str, ev: PhaseEvent, known: Sequence[PhaseEventRow],
 # --------------------------------------------------------------------------------------------- facts, orgs
 
 
-def upsert_facts(session: Session, facts: list[Fact], batch: ImportBatch, summary: ImportSummary) -> None:
+def upsert_facts(session: Session, facts: Iterable[Fact], batch: ImportBatch, summary: WriteResult) -> None:
+    """Append facts not yet recorded, flushing every CHUNK (only the recorded facts' keys are held)."""
     known = {fact_row_key(r) for r in session.scalars(select(FactRow))}
     now = utcnow()
-    for fact in facts:
+    for n, fact in enumerate(facts, 1):
+        summary.rows += 1
+        if n % CHUNK == 0:
+            session.flush()
         key = fact_key(fact)
         if key in known:
             summary.facts_known += 1
@@ -246,7 +273,7 @@ def upsert_facts(session: Session, facts: list[Fact], batch: ImportBatch, summar
         summary.facts_added += 1
         when = fact.as_of_text or (fact.as_of.isoformat() if fact.as_of else "an unknown date")
         unit = f" {fact.unit}" if fact.unit else ""
-        summary.changes.append(f"+ fact {fact.entity} | {fact.field} = {fact.value}{unit} ({when})")
+        summary.record(f"+ fact {fact.entity} | {fact.field} = {fact.value}{unit} ({when})")
 
 
 def upsert_organisations(session: Session, orgs: Iterable[Organisation]) -> int:
@@ -269,17 +296,22 @@ def upsert_organisations(session: Session, orgs: Iterable[Organisation]) -> int:
     return changed
 
 
-def import_work(session: Session, assets: list[Asset], facts: list[Fact], orgs: list[Organisation],
-                summary: ImportSummary, kind: str) -> ImportSummary:
-    """One import's writes (the caller runs them in one transaction); the batch row only if something changed."""
-    batch = ImportBatch(file=summary.file, sha256=summary.sha256, imported_at=utcnow(), kind=kind, rows=summary.rows,
+def import_work(session: Session, assets: Iterable[Asset], facts: Iterable[Fact], orgs: Sequence[Organisation],
+                summary: WriteResult, kind: str, progress: Callable[[int], None] | None = None) -> WriteResult:
+    """One import's writes (the caller runs them in one transaction); the batch row only if something changed.
+
+    `assets` and `facts` may be streams: they are written CHUNK at a time (query what is known, insert,
+    flush), holding only the ids seen so far for the duplicate check; `progress(candidates written)` after
+    each chunk. A duplicate id is an InputError naming every duplicate, raised once the stream is read
+    (the caller rolls back: nothing is written).
+    """
+    batch = ImportBatch(file=summary.file, sha256=summary.sha256, imported_at=utcnow(), kind=kind, rows=0,
                         assets_added=0, assets_updated=0, events_added=0, facts_added=0)
     if orgs:
         summary.organisations_changed = upsert_organisations(session, orgs)
-    if assets:
-        upsert_assets(session, assets, batch, summary)
-    if facts:
-        upsert_facts(session, facts, batch, summary)
+    _upsert_asset_stream(session, assets, batch, summary, progress)
+    upsert_facts(session, facts, batch, summary)
+    batch.rows = summary.rows
     if summary.changed:
         batch.assets_added = summary.assets_added
         batch.assets_updated = summary.assets_updated
@@ -290,3 +322,31 @@ def import_work(session: Session, assets: list[Asset], facts: list[Fact], orgs: 
         if not summary.dry_run:
             summary.batch_id = batch.id
     return summary
+
+
+def _upsert_asset_stream(session: Session, assets: Iterable[Asset], batch: ImportBatch, summary: WriteResult,
+                         progress: Callable[[int], None] | None) -> None:
+    seen: set[str] = set()
+    dupes: list[str] = []
+    sponsors: SponsorSpellings | None = None
+    for chunk in batched(assets):
+        summary.rows += len(chunk)
+        fresh = []
+        for asset in chunk:
+            if asset.id in seen:
+                dupes.append(asset.id)
+            else:
+                seen.add(asset.id)
+                fresh.append(asset)
+        if dupes:
+            continue  # the import fails once the stream is read; read on only to name every duplicate
+        if sponsors is None:
+            sponsors = SponsorSpellings.load(session)
+        sponsors.count(fresh)
+        upsert_assets(session, fresh, batch, summary, sponsors)
+        session.flush()
+        if progress is not None:
+            progress(len(seen))
+    if dupes:
+        raise InputError(f"duplicate asset id(s) {', '.join(sorted(set(dupes)))}", file=summary.file, field="id",
+                         expected="unique ids")

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from typing import TYPE_CHECKING, Any
 
 from pipecast.errors import StoreError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported where an engine is made: the paths and URLs need none of it
+    from sqlalchemy import Connection, Engine
 
 DB_FILE_NAME = "pipecast.sqlite"
 #: How long a SQLite writer waits for another one to finish before giving up.
@@ -67,6 +65,8 @@ def one_line(exc: BaseException) -> str:
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL, or None for an in-memory database or another dialect."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
@@ -82,6 +82,11 @@ def make_engine(url: str, *, create: bool) -> tuple[Engine, str]:
     A SQLite file that does not exist is created (with its folder) only when `create` is True; otherwise it
     is a StoreError naming the path, and nothing is created.
     """
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.pool import StaticPool
+
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -130,4 +135,6 @@ def _sqlite_begin(conn: Connection) -> None:
 def write_lock(conn: Connection) -> None:
     """On PostgreSQL, wait for (and hold until commit) the lock every pipecast writer takes."""
     if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITE_LOCK})

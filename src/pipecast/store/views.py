@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from pipecast.domain import Asset, Organisation, OrgKind, normalise_name
 from pipecast.errors import InputError
-from pipecast.store.convert import aware, dedupe, row_source, to_event
-from pipecast.store.identity import Identity, events_of, identity
+from pipecast.store.assembly import assemble_assets
+from pipecast.store.convert import aware, row_source, to_event
+from pipecast.store.identity import events_of, identity
 from pipecast.store.models import (
     AliasRow,
     AssetRedirectRow,
@@ -33,15 +34,11 @@ from pipecast.store.models import (
     ResolutionActionRow,
 )
 from pipecast.store.records import BatchRecord, EventRecord, Fact
-from pipecast.store.upserts import ASSET_ATTRIBUTES
 
 
 def load_assets(session: Session, ids: Sequence[str] | None, as_of: dt.date | None) -> list[Asset]:
-    """Candidates (all, or the given canonical ids) with merges and splits in force applied.
-
-    A merged candidate is not listed: its events count for the survivor (corroborations fold in as
-    usual) and its name and aliases follow the survivor's own aliases. Event rows are never changed.
-    """
+    """Candidates (all, or the given canonical ids) with merges and splits in force applied
+    (`assembly.assemble_assets`)."""
     ident = identity(session)
     query = select(AssetRow).order_by(AssetRow.id)
     al_query = select(AliasRow).order_by(AliasRow.id)
@@ -54,35 +51,7 @@ def load_assets(session: Session, ids: Sequence[str] | None, as_of: dt.date | No
     for al in session.scalars(al_query):
         aliases[al.asset_id].append(al.alias)
     rows = {row.id: row for row in session.scalars(query)}
-    result = []
-    for row in rows.values():
-        if row.id in ident.redirects or (ids is not None and row.id not in ids):
-            continue
-        history = dedupe(events.get(row.id, ()))
-        if not history:
-            continue
-        full = Asset(id=row.id, history=tuple(history), aliases=tuple(_names(row, rows, aliases, ident)),
-                     **{a: getattr(row, a) for a in ASSET_ATTRIBUTES})
-        view = full.as_of(as_of) if as_of is not None else full
-        if view is not None:
-            result.append(view)
-    return result
-
-
-def _names(row: AssetRow, rows: dict[str, AssetRow], aliases: dict[str, list[str]], ident: Identity) -> list[str]:
-    """A candidate's own aliases, then the names and aliases of candidates merged into it (merge order)."""
-    names = list(aliases.get(row.id, ()))
-    folded = [m for m in ident.redirects if m in rows and ident.canonical(m) == row.id]
-    if not folded:
-        return names
-    seen = {normalise_name(n) for n in (row.id, row.name, *names)}
-    for merged in folded:
-        for name in (rows[merged].name, *aliases.get(merged, ())):
-            norm = normalise_name(name)
-            if norm and norm not in seen:
-                seen.add(norm)
-                names.append(name)
-    return names
+    return assemble_assets(rows, aliases, events, ident, ids, as_of)
 
 
 def resolve_id(session: Session, id_or_alias: str) -> str:

@@ -9,13 +9,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
-from pipecast.api.auditing import record_write
+from pipecast.api.auditing import audit_hook
 from pipecast.api.deps import ReaderDep, StateDep, WriterDep
 from pipecast.api.errors import ApiError, not_found
 from pipecast.api.schemas import CandidateDetail, CandidatePage, CandidatePublic, EventCreate, EventCreated, EventPublic
 from pipecast.api.security import owns_asset
 from pipecast.domain import Asset, Phase, PhaseEvent, Source, normalise_name, parse_phase
 from pipecast.errors import InputError, UnknownPhaseError
+from pipecast.store import WriteResult
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
 
@@ -130,14 +131,19 @@ def add_event(request: Request, response: Response, state: StateDep, who: Writer
     new = PhaseEvent(phase, event.date, Source(event.source_title or event.source_url, event.source_url,
                                                event.source_date), event.indication)
     incoming = replace(current, history=(new,), aliases=())
-    summary = state.store.import_data(assets=[incoming], kind="api")
-    added = summary.events_added > 0
-    status = 201 if added else 200
-    response.status_code = status
     source = " ".join(p for p in (event.source_title, event.source_url) if p)
-    record_write(request, state, who, action="candidates.events.post", resource=asset_id, status=status,
-                 changes={"added": added, "event": event.model_dump(mode="json")}, source=source,
-                 message="" if added else "event already recorded")
+    changes = {"event": event.model_dump(mode="json")}
+
+    def describe(done: WriteResult) -> tuple[int, dict[str, object], str]:
+        added = done.events_added > 0
+        return (201 if added else 200), {**changes, "added": added}, "" if added else "event already recorded"
+
+    hook = audit_hook(request, who, action="candidates.events.post", resource=asset_id, describe=describe,
+                      source=source)
+    summary = state.store.import_data(assets=[incoming], kind="api", also=hook)
+    request.state.audited = True
+    added = summary.events_added > 0
+    response.status_code = 201 if added else 200
     return EventCreated(candidate_id=asset_id, added=added, event=event_public(new), batch_id=summary.batch_id)
 
 

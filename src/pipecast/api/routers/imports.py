@@ -7,22 +7,25 @@ The client's file name is never used as a path: the upload is written under a fr
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel
 
-from pipecast.api.auditing import record_write
-from pipecast.api.deps import StateDep, WriterDep
+from pipecast.api.auditing import audit_hook
+from pipecast.api.deps import ReaderDep, StateDep, WriterDep
 from pipecast.api.errors import ApiError
 from pipecast.api.schemas import ErrorDetail, ImportResult
 from pipecast.api.security import owns_asset
 from pipecast.domain import Asset
 from pipecast.errors import InputError
-from pipecast.store import ImportSummary
+from pipecast.store import WriteResult
+from pipecast.store.upserts import file_sha256 as sha256
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 SUFFIXES = (".csv", ".xlsx", ".xlsm")
@@ -36,7 +39,7 @@ def clean_name(name: str | None) -> str:
     return cleaned or "upload"
 
 
-def _result(summary: ImportSummary, name: str, errors: list[ErrorDetail]) -> ImportResult:
+def _result(summary: WriteResult, name: str, errors: list[ErrorDetail]) -> ImportResult:
     return ImportResult(dry_run=summary.dry_run, file=name, rows=summary.rows, assets_added=summary.assets_added,
                         assets_updated=summary.assets_updated, events_added=summary.events_added,
                         events_known=summary.events_known, aliases_added=summary.aliases_added,
@@ -51,6 +54,46 @@ def _forbidden(state: StateDep, who: WriterDep, assets: list[Asset]) -> list[str
     stored = {a.id: a for a in state.store.assets()}
     return [a.id for a in assets
             if not owns_asset(who, a, orgs) or (a.id in stored and not owns_asset(who, stored[a.id], orgs))]
+
+
+class BatchPublic(BaseModel):
+    id: int
+    file: str
+    sha256: str
+    imported_at: dt.datetime
+    kind: str
+    rows: int
+    assets_added: int
+    assets_updated: int
+    events_added: int
+    facts_added: int
+
+
+class BatchPage(BaseModel):
+    items: list[BatchPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.get("", response_model=BatchPage, summary="Every import that changed the store, newest first")
+def list_imports(
+    state: StateDep, who: ReaderDep,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+    sort: Literal["id", "-id"] = "-id",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> BatchPage:
+    batches = [b for b in state.store.batches() if kind is None or b.kind == kind]
+    batches.sort(key=lambda b: b.id, reverse=sort.startswith("-"))
+    page = batches[offset: offset + limit]
+    items = [BatchPublic(**{f: getattr(b, f) for f in BatchPublic.model_fields}) for b in page]
+    return BatchPage(items=items, total=len(batches), limit=limit, offset=offset)
+
+
+def _describe(done: WriteResult) -> tuple[int, dict[str, object], str]:
+    return 200, {"batch_id": done.batch_id, "assets_added": done.assets_added, "assets_updated": done.assets_updated,
+                 "events_added": done.events_added, "changes": done.changes[:200]}, ""
 
 
 @router.post("", response_model=ImportResult, summary="Upload candidates: dry run (default) or commit")
@@ -88,16 +131,11 @@ def create_import(
             raise ApiError(403, "forbidden", f"{who.name} may not write for {', '.join(refused[:5])}"
                            + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
                            + ": an editor writes only for its own organisation", "file")
-        summary = state.store.import_data(assets=assets, source_file=path, kind="assets", dry_run=dry_run)
-        summary.file = name
+        hook = None if dry_run else audit_hook(request, who, action="imports.post", resource=name,
+                                               describe=_describe, source=f"upload {name} sha256 {sha256(path)}")
+        summary = state.store.import_data(assets=assets, source_file=path, source_name=name, kind="assets",
+                                          dry_run=dry_run, also=hook)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    if not dry_run:
-        record_write(request, state, who, action="imports.post", resource=name, status=200,
-                     changes={"batch_id": summary.batch_id, "assets_added": summary.assets_added,
-                              "assets_updated": summary.assets_updated, "events_added": summary.events_added,
-                              "changes": summary.changes[:200]},
-                     source=f"upload {name} sha256 {summary.sha256}")
-    else:
-        request.state.audited = True  # a dry run writes nothing
+    request.state.audited = True  # in the import's transaction; a dry run writes nothing
     return _result(summary, name, [])

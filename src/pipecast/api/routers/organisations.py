@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from pipecast.api.auditing import record_write
+from pipecast.api.auditing import audit_hook
 from pipecast.api.deps import AdminDep, ReaderDep, StateDep, WriterDep
 from pipecast.api.errors import ApiError, not_found
 from pipecast.api.schemas import (
@@ -71,9 +71,10 @@ def create_organisation(request: Request, state: StateDep, who: AdminDep,
         raise ApiError(409, "conflict", f"organisation {org.id!r} exists already", "id")
     new = Organisation(org.id, org.name, OrgKind(org.kind), tuple(a for a in org.aliases if a.strip()), org.city,
                        org.parent_id)
-    state.store.import_data(organisations=[new], kind="api")
-    record_write(request, state, who, action="organisations.post", resource=org.id, status=201,
-                 changes={"organisation": org.model_dump(mode="json")})
+    hook = audit_hook(request, who, action="organisations.post", resource=org.id,
+                      describe=lambda done: (201, {"organisation": org.model_dump(mode="json")}, ""))
+    state.store.import_data(organisations=[new], kind="api", also=hook)
+    request.state.audited = True
     return _public(new, state)
 
 
@@ -113,8 +114,10 @@ def create_fact(request: Request, state: StateDep, who: WriterDep, fact: FactCre
         raise ApiError(422, "invalid", "a fact needs its source: source_url or source_title", "source_url")
     new = Fact(fact.entity, fact.field, fact.value, fact.as_of, fact.unit,
                Source(fact.source_title or fact.source_url, fact.source_url), fact.note, fact.as_of.isoformat())
-    summary = state.store.add_facts([new])
-    record_write(request, state, who, action="facts.post", resource=fact.entity, status=201,
-                 changes={"fact": fact.model_dump(mode="json"), "added": summary.facts_added},
-                 source=" ".join(p for p in (fact.source_title, fact.source_url) if p))
+    changes = {"fact": fact.model_dump(mode="json")}
+    hook = audit_hook(request, who, action="facts.post", resource=fact.entity,
+                      describe=lambda done: (201, {**changes, "added": done.facts_added}, ""),
+                      source=" ".join(p for p in (fact.source_title, fact.source_url) if p))
+    state.store.import_data(facts=[new], kind="facts", also=hook)
+    request.state.audited = True
     return _fact_public(new)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Literal
 
-from pipecast.api.auditing import record_write
+from fastapi import APIRouter, Query, Request
+
+from pipecast.api.auditing import record_in
 from pipecast.api.deps import AdminDep, StateDep
-from pipecast.api.errors import not_found
-from pipecast.api.schemas import RevokedPublic, TokenCreate, TokenPublic, UserCreate, UserPublic
+from pipecast.api.errors import ApiError, not_found
+from pipecast.api.schemas import RevokedPublic, TokenCreate, TokenPublic, UserCreate, UserPage, UserPublic
 from pipecast.api.security import hash_password
 from pipecast.store import users
 from pipecast.store.users import User, session_scope
@@ -20,21 +22,40 @@ def _public(user: User) -> UserPublic:
                       created_at=user.created_at)
 
 
-@router.get("", response_model=list[UserPublic], summary="Every user (admin)")
-def list_users(state: StateDep, who: AdminDep) -> list[UserPublic]:
+@router.get("", response_model=UserPage, summary="Users (admin)")
+def list_users(
+    state: StateDep, who: AdminDep,
+    role: Literal["viewer", "editor", "admin"] | None = None,
+    org_id: Annotated[str | None, Query(max_length=200)] = None,
+    sort: Literal["name", "-name", "created_at", "-created_at"] = "name",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UserPage:
     with session_scope(state.store) as session:
-        return [_public(u) for u in users.list_users(session=session)]
+        found = users.list_users(session=session)
+    found = [u for u in found if (role is None or u.role == role) and (org_id is None or u.org_id == org_id)]
+    field = sort.lstrip("-")
+    found.sort(key=lambda u: (getattr(u, field), u.name), reverse=sort.startswith("-"))
+    page = found[offset: offset + limit]
+    return UserPage(items=[_public(u) for u in page], total=len(found), limit=limit, offset=offset)
 
 
 @router.post("", response_model=UserPublic, status_code=201, summary="Add a user (admin)")
 def create_user(request: Request, state: StateDep, who: AdminDep, new: UserCreate) -> UserPublic:
+    if new.role == "editor" and not new.org_id:
+        raise ApiError(422, "invalid", "an editor writes for one organisation: give org_id", "org_id")
+    if new.role != "editor" and new.org_id:
+        raise ApiError(422, "invalid", f"org_id is for editors, not a {new.role}", "org_id")
+    if new.org_id and new.org_id not in {o.id for o in state.views.organisations()}:
+        raise ApiError(422, "invalid", f"unknown organisation {new.org_id!r}", "org_id")
     password_hash = hash_password(new.password) if new.password else ""
     with session_scope(state.store, write=True) as session:
         user = users.add_user(session=session, name=new.name, role=new.role, org_id=new.org_id,
                               password_hash=password_hash)
-    record_write(request, state, who, action="users.post", resource=user.name, status=201,
-                 changes={"name": user.name, "role": user.role, "org_id": user.org_id,
-                          "password": "set" if password_hash else "none"})
+        record_in(session, request, who, action="users.post", resource=user.name, status=201,
+                  changes={"name": user.name, "role": user.role, "org_id": user.org_id,
+                           "password": "set" if password_hash else "none"})
+    request.state.audited = True
     return _public(user)
 
 
@@ -45,8 +66,9 @@ def create_token(request: Request, state: StateDep, who: AdminDep, name: str, sp
         if user is None:
             raise not_found("user", name, "name")
         token = users.issue_token(session=session, user_id=user.id, label=spec.label)
-    record_write(request, state, who, action="users.tokens.post", resource=user.name, status=201,
-                 changes={"label": spec.label})
+        record_in(session, request, who, action="users.tokens.post", resource=user.name, status=201,
+                  changes={"label": spec.label})
+    request.state.audited = True
     return TokenPublic(token=token, user=user.name)
 
 
@@ -57,6 +79,7 @@ def revoke_tokens(request: Request, state: StateDep, who: AdminDep, name: str) -
         if user is None:
             raise not_found("user", name, "name")
         count = users.revoke_tokens(session=session, user_id=user.id)
-    record_write(request, state, who, action="users.tokens.delete", resource=user.name, status=200,
-                 changes={"tokens_revoked": count})
+        record_in(session, request, who, action="users.tokens.delete", resource=user.name, status=200,
+                  changes={"tokens_revoked": count})
+    request.state.audited = True
     return RevokedPublic(user=user.name, tokens_revoked=count)

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from pipecast.commands.ingest_cmds import register
+from cli_app import invoke
 from pipecast.domain import Phase
 from pipecast.errors import InputError
 from pipecast.ingest.announcements import import_announcements, parse_event, read_announcements
 from pipecast.ingest.assets_file import load_dataset
-from pipecast.settings import AppContext
 from pipecast.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,28 +134,14 @@ def test_dry_run_writes_nothing_and_reimport_is_a_noop(store: Store, tmp_path: P
     assert again.changes == []
 
 
-def make_app() -> typer.Typer:
-    """The ingest group mounted the way the main CLI mounts it."""
-    app = typer.Typer(pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main(ctx: typer.Context, db: Annotated[str, typer.Option("--db")] = "") -> None:
-        ctx.obj = AppContext(db=db)
-
-    register(app)
-    return app
-
-
 def test_cli_announcements_and_template(tmp_path: Path, sqlite_url: str) -> None:
     path = _file(tmp_path, "GR2303,IND approved,2025-09-09,https://example.org/g,G,IBD")
-    runner = CliRunner()
-    result = runner.invoke(make_app(), ["--db", sqlite_url, "ingest", "announcements", str(path), "--dry-run"])
-    assert result.exit_code == 0, result.output
-    assert "would add 1 candidate(s), 1 event(s)" in result.output
+    result = invoke(sqlite_url, "ingest", "announcements", str(path), "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert "would add 1 candidate(s), 1 event(s)" in result.stdout
     sheet = tmp_path / "s.csv"
     sheet.write_text("药名,阶段,日期\nGR2303,I期,09/09/2025\n", encoding="utf-8")
-    result = runner.invoke(make_app(), ["--db", sqlite_url, "ingest", "template", str(sheet),
-                                        "--map", "药名=name,阶段=phase,日期=phase_start",
-                                        "--date-format", "%d/%m/%Y", "--json"])
-    assert result.exit_code == 0, result.output
-    assert '"events_added": 1' in result.output
+    result = invoke(sqlite_url, "ingest", "template", str(sheet), "--map", "药名=name,阶段=phase,日期=phase_start",
+                    "--date-format", "%d/%m/%Y", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["events_added"] == 1

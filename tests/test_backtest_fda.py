@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
-from typer.testing import CliRunner
 
+from cli_app import Outcome, invoke
 from pipecast.backtest.fda import (
     Filing,
     ModelSettings,
@@ -22,8 +21,6 @@ from pipecast.backtest.fda import (
     known_at,
 )
 from pipecast.backtest.runner import backtest_range, forecast_years
-from pipecast.commands.backtest_cmd import register
-from pipecast.errors import PipecastError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FDA_FILE = SHARED / "fda_cder_nme_1985_2019" / "cder_nme_new_biologic_approvals_1985_2019.csv"
@@ -171,15 +168,9 @@ def test_range_backtest_scores_every_forecaster_on_synthetic_history() -> None:
     assert set(result["done_when"]) >= {"coverage_80", "beats_negative_binomial"}
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main() -> None:
-        pass
-
-    register(app)
-    return app
+def _run(tmp_path: Path, *args: str) -> Outcome:
+    """`pipecast backtest ...` through the real entry point (no store is opened)."""
+    return invoke(str(tmp_path / "unused.sqlite"), *args)
 
 
 def _write_csv(path: Path, filings: list[Filing]) -> None:
@@ -196,9 +187,9 @@ def _write_csv(path: Path, filings: list[Filing]) -> None:
 def test_cli_contract_json(tmp_path: Path) -> None:
     path = tmp_path / "nme.csv"
     _write_csv(path, synthetic_filings())
-    result = CliRunner().invoke(_app(), ["backtest", "fda-nme", str(path), "--as-of", "2014-12-31",
-                                         "--years", "2015-2016", "--json"])
-    assert result.exit_code == 0, result.output
+    result = _run(tmp_path, "backtest", "fda-nme", str(path), "--as-of", "2014-12-31", "--years", "2015-2016",
+                  "--json")
+    assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["as_of"] == "2014-12-31"
     assert [y["year"] for y in data["years"]] == [2015, 2016]
@@ -209,8 +200,8 @@ def test_cli_contract_json(tmp_path: Path) -> None:
 def test_cli_range_prints_the_done_when_figures(tmp_path: Path) -> None:
     path = tmp_path / "nme.csv"
     _write_csv(path, synthetic_filings())
-    result = CliRunner().invoke(_app(), ["backtest", "fda-nme", str(path), "--as-of-range", "2010-2012"])
-    assert result.exit_code == 0, result.output
+    result = _run(tmp_path, "backtest", "fda-nme", str(path), "--as-of-range", "2010-2012")
+    assert result.exit_code == 0, result.stderr
     assert "80% intervals held" in result.stdout
     assert "negative binomial" in result.stdout
 
@@ -233,11 +224,12 @@ def test_cli_errors_are_one_line(tmp_path: Path, cell: str | None, args: list[st
         parts[1] = cell
         lines[1] = ",".join(parts)
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["backtest", "fda-nme", str(path), *args])
-    assert isinstance(result.exception, PipecastError)
-    message = str(result.exception)
-    assert expected in message
-    assert "\n" not in message
+    result = _run(tmp_path, "backtest", "fda-nme", str(path), *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert expected in result.stderr
+    assert result.stderr.count("\n") == 1  # one line
 
 
 def test_shared_file_meets_the_issue_contract() -> None:

@@ -9,18 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import typer
-from typer.testing import CliRunner
 
+from cli_app import invoke
 from pipecast.backtest.calibration import (
     Transition,
     beta_binomial_posterior,
     calibrate,
     censored_lognormal,
 )
-from pipecast.commands.rates_cmd import register
 from pipecast.domain import Phase
-from pipecast.errors import PipecastError
 from pipecast.loading.rates import bundled_rate_set, load_rate_set
 
 AS_OF = dt.date(2022, 12, 31)
@@ -100,17 +97,6 @@ def test_prior_strength_pulls_toward_the_prior() -> None:
     assert weak.row.p_success > strong.row.p_success + 0.1
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main() -> None:
-        pass
-
-    register(app)
-    return app
-
-
 def _write(path: Path, spells: list[Transition]) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -125,8 +111,9 @@ def test_cli_writes_a_rate_file_that_loads(tmp_path: Path) -> None:
     source = tmp_path / "spells.csv"
     _write(source, simulate(Phase.FILED, 300, 0.85, 11.0, 20.0, seed=5))
     out = tmp_path / "RATES.csv"
-    result = CliRunner().invoke(_app(), ["rates", "calibrate", str(source), "--as-of", "2022-12-31", "--out", str(out)])
-    assert result.exit_code == 0, result.output
+    result = invoke(str(tmp_path / "unused.sqlite"), "rates", "calibrate", str(source), "--as-of", "2022-12-31",
+                    "--out", str(out))
+    assert result.exit_code == 0, result.stderr
     rates = load_rate_set(out)
     filed = rates.row(Phase.FILED)
     assert filed.duration.median_months == pytest.approx(11.0, rel=0.1)
@@ -137,8 +124,10 @@ def test_cli_writes_a_rate_file_that_loads(tmp_path: Path) -> None:
 def test_cli_bad_row_is_one_line(tmp_path: Path) -> None:
     source = tmp_path / "spells.csv"
     source.write_text("phase,entered,ended,outcome\nphase2,2020-01-01,,advanced\n", encoding="utf-8")
-    result = CliRunner().invoke(_app(), ["rates", "calibrate", str(source), "--as-of", "2022-12-31",
-                                         "--out", str(tmp_path / "r.csv")])
-    assert isinstance(result.exception, PipecastError)
-    assert "row 2" in str(result.exception)
+    result = invoke(str(tmp_path / "unused.sqlite"), "rates", "calibrate", str(source), "--as-of", "2022-12-31",
+                    "--out", str(tmp_path / "r.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert "row 2" in result.stderr
+    assert result.stderr.count("\n") == 1
     assert not (tmp_path / "r.csv").exists()

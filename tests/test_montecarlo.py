@@ -139,18 +139,18 @@ def test_jax_engine_identical(portfolio: Portfolio) -> None:
 def test_missing_extras_and_bad_scheduler(portfolio: Portfolio, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "jax", None)
     with pytest.raises(MissingExtraError, match="jax"):
-        simulate(portfolio, RATES, YEARS, paths=64, engine="jax")
+        simulate(portfolio, RATES, YEARS, paths=64, seed=0, engine="jax")
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(MissingExtraError, match="dask"):
-        simulate(portfolio, RATES, YEARS, paths=64, engine="dask")
+        simulate(portfolio, RATES, YEARS, paths=64, seed=0, engine="dask")
     monkeypatch.undo()
     pytest.importorskip("distributed")
     start = time.monotonic()
     with pytest.raises(EngineError, match=r"127\.0\.0\.1:9"):
-        simulate(portfolio, RATES, YEARS, paths=64, engine="dask", scheduler="tcp://127.0.0.1:9")
+        simulate(portfolio, RATES, YEARS, paths=64, seed=0, engine="dask", scheduler="tcp://127.0.0.1:9")
     assert time.monotonic() - start < 15
     with pytest.raises(InputError):
-        simulate(portfolio, RATES, YEARS, paths=64, engine="cuda")
+        simulate(portfolio, RATES, YEARS, paths=64, seed=0, engine="cuda")
     with pytest.raises(InputError):
         Correlation(rho={"country": 0.2})
     with pytest.raises(InputError):
@@ -204,3 +204,16 @@ def test_review_shock_keeps_structure(portfolio: Portfolio) -> None:
     total_mc = sum(o.expected for o in mc.outlooks)
     total_exact = sum(o.expected for o in exact.outlooks)
     assert abs(total_mc - total_exact) / total_exact < 0.15
+
+
+def test_engine_default_is_declared_once() -> None:
+    """The settings table's engine is the reference engine the core falls back to; paths and seed have no
+    default in the core (the shell passes the settings table's)."""
+    import inspect as inspect_
+
+    from pipecast.engines.montecarlo import REFERENCE_ENGINE
+    from pipecast.settings import setting
+
+    assert setting("engine").default == REFERENCE_ENGINE
+    for name in ("paths", "seed"):
+        assert inspect_.signature(simulate).parameters[name].default is inspect_.Parameter.empty

@@ -9,18 +9,15 @@ import shutil
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from pipecast.commands.ingest_cmds import register
-from pipecast.errors import InputError, PipecastError
+from cli_app import invoke
+from pipecast.errors import InputError
 from pipecast.ingest.assets_file import load_dataset
 from pipecast.ingest.registry_import import import_registry
 from pipecast.ingest.summary import ImportSummary
-from pipecast.settings import AppContext
 from pipecast.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,32 +159,24 @@ def test_ctgov_and_nmpa_samples(store: Store) -> None:
     assert nm.warnings
 
 
-def _app() -> typer.Typer:
-    app = typer.Typer(pretty_exceptions_enable=False)
-
-    @app.callback()
-    def main(ctx: typer.Context, db: Annotated[str, typer.Option("--db")] = "") -> None:
-        ctx.obj = AppContext(db=db)
-
-    register(app)
-    return app
-
-
 def test_cli_ingest_and_check(sqlite_url: str, tmp_path: Path) -> None:
-    runner = CliRunner()
     copy = tmp_path / CTR.name
     shutil.copy(CTR, copy)
-    result = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "ctr", str(copy), "--region", "all", "--json"])
-    assert result.exit_code == 0, result.output
+    result = invoke(sqlite_url, "ingest", "ctr", str(copy), "--region", "all", "--json")
+    assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["candidates_created"] > 0
     assert data["dry_run"] is False
-    result = runner.invoke(_app(), ["--db", sqlite_url, "check", "--as-of", "2025-01-01", "--json"])
-    assert result.exit_code == 0, result.output
+    result = invoke(sqlite_url, "check", "--as-of", "2025-01-01", "--json")
+    assert result.exit_code == 0, result.stderr
     kinds = {f["kind"] for f in json.loads(result.stdout)["findings"]}
     assert "unresolved" in kinds
-    bad = runner.invoke(_app(), ["--db", sqlite_url, "check", "--as-of", "soon"])
-    assert isinstance(bad.exception, PipecastError)
-    missing = runner.invoke(_app(), ["--db", sqlite_url, "ingest", "nmpa", str(tmp_path / "nope.csv"),
-                                     "--region", "all"])
-    assert isinstance(missing.exception, InputError)
+    bad = invoke(sqlite_url, "check", "--as-of", "soon")  # a user error: one line on stderr, exit 2
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("error:")
+    assert "soon" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    missing = invoke(sqlite_url, "ingest", "nmpa", str(tmp_path / "nope.csv"), "--region", "all")
+    assert missing.exit_code == 2
+    assert "nope.csv" in missing.stderr
+    assert "file not found" in missing.stderr

@@ -179,9 +179,7 @@ def test_open_ended_and_single_year_targets(result: Forecast) -> None:
 
 
 def test_cli_writes_the_report(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from pipecast.cli import app
+    from cli_app import invoke
 
     assets = tmp_path / "assets.csv"
     assets.write_text(
@@ -209,8 +207,9 @@ def test_cli_writes_the_report(tmp_path: Path) -> None:
         "--as-of",
         "2025-11-01",
     ]
-    run = CliRunner().invoke(app, [*args, "--years", "2025-2031", "--target", "2027-2030:1-3", "--lang", "zh"])
-    assert run.exit_code == 0, run.output
+    run = invoke(str(tmp_path / "unused.sqlite"), *args, "--years", "2025-2031", "--target", "2027-2030:1-3",
+                 "--lang", "zh")
+    assert run.exit_code == 0, run.stderr
     assert run.stdout.strip() == str(out)  # warnings, if any, go to stderr
     text = out.read_text(encoding="utf-8")
     assert "目标达成概率" in text

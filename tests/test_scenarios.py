@@ -43,7 +43,7 @@ def test_faster_review_does_not_lower_p_target() -> None:
     assets = synthetic_assets(120, seed=8, as_of=AS_OF)
     target = parse_target("2026-2029:3+")
     result = compare(
-        EXAMPLES / "base.yaml", [EXAMPLES / "fast-review.yaml"], target, 4000, 1, assets=assets, as_of=AS_OF,
+        EXAMPLES / "base.yaml", [EXAMPLES / "fast-review.yaml"], target, paths=4000, seed=1, assets=assets, as_of=AS_OF,
         rates="china",
     )
     base, fast = result.outcomes
@@ -69,7 +69,7 @@ def test_funding_programme_adds_the_closed_form_amount() -> None:
                                         "until": "2027-12-31"}]}}
     funded = parse_scenario(doc, file="funding.yaml")
     n = 20_000
-    result = compare(None, [funded], target, n, 3, assets=assets, rates=rates, as_of=as_of)
+    result = compare(None, [funded], target, paths=n, seed=3, assets=assets, rates=rates, as_of=as_of)
     gain = result.outcomes[1].difference["expected_total"]
     error = result.outcomes[1].difference_error["expected_total"]
     assert abs(gain - lam * 0.5 * 365 / 365.25) <= 5 * error + 1e-3
@@ -170,18 +170,15 @@ def test_discontinue_and_in_license_keep_positions() -> None:
 def test_cli_compare_json(tmp_path: Path) -> None:
     import json
 
-    from typer.testing import CliRunner
+    from cli_app import invoke
 
-    from pipecast.cli import app
-
-    runner = CliRunner()
-    out = runner.invoke(
-        app,
-        ["scenarios", "compare", str(EXAMPLES / "base.yaml"), str(EXAMPLES / "funding.yaml"),
-         "--target", "2027-2030:1+", "--assets", str(EXAMPLES.parent / "assets.csv"),
-         "--as-of", "2025-11-01", "--paths", "500", "--json"],
+    out = invoke(
+        str(tmp_path / "unused.sqlite"),
+        "scenarios", "compare", str(EXAMPLES / "base.yaml"), str(EXAMPLES / "funding.yaml"),
+        "--target", "2027-2030:1+", "--assets", str(EXAMPLES.parent / "assets.csv"),
+        "--as-of", "2025-11-01", "--paths", "500", "--json",
     )
-    assert out.exit_code == 0, out.output
-    data = json.loads(out.output)
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
     assert [s["name"] for s in data["scenarios"]] == ["base", "funding"]
     assert data["scenarios"][1]["difference_vs_base"]["expected_total"] > 0

@@ -220,7 +220,8 @@ def test_a_stream_is_written_in_chunks_in_one_transaction(store: Store) -> None:
     assert seen == [upserts.CHUNK, 2 * upserts.CHUNK, n]
     assert (result.assets_added, result.events_added, result.rows) == (n, n, n)
     assert store.table_counts()["assets"] == n
-    assert len(store.batches()) == 1 and store.batches()[0].rows == n
+    assert len(store.batches()) == 1
+    assert store.batches()[0].rows == n
 
 
 def test_a_stream_that_fails_after_the_first_chunks_writes_nothing(store: Store) -> None:

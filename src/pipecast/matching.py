@@ -203,7 +203,7 @@ class AliasTable:
     aliases: list[Alias] = field(default_factory=list)
     parents: dict[str, str] = field(default_factory=dict)
     _index: dict[tuple[str, int, str], dict[str, Alias]] = field(default_factory=dict, repr=False)
-    _keyed: dict[str, list[tuple[Alias, str]]] = field(default_factory=dict, repr=False)
+    _keyed: dict[str, list[tuple[Alias, str, str]]] = field(default_factory=dict, repr=False)
 
     def add(self, alias: str, kind: str, canonical_id: str, lang: str = "", source: str = "") -> Alias:
         """Register an alias; AliasConflict if its folded form already names another id of that kind."""
@@ -223,7 +223,7 @@ class AliasTable:
         entry_keys = keys(entry.alias, kind)
         for level, key in enumerate(entry_keys):
             self._index.setdefault((kind, level, key), {}).setdefault(entry.canonical_id, entry)
-        self._keyed.setdefault(kind, []).append((entry, entry_keys[1]))
+        self._keyed.setdefault(kind, []).append((entry, entry_keys[1], _spaced(entry.alias)))
         return entry
 
     def add_parent(self, child: str, parent: str) -> None:
@@ -248,8 +248,9 @@ class AliasTable:
     def lookup(self, kind: str, level: int, key: str) -> list[Alias]:
         return list(self._index.get((kind, level, key), {}).values())
 
-    def keyed(self, kind: str) -> list[tuple[Alias, str]]:
-        """The aliases of a kind, in the order added, each with its key once the form is removed."""
+    def keyed(self, kind: str) -> list[tuple[Alias, str, str]]:
+        """The aliases of a kind, in the order added, each with its key once the form is removed and its
+        spaced form (`_spaced`), computed once when added."""
         return self._keyed.get(kind, [])
 
 
@@ -292,11 +293,15 @@ def match_candidates(name: str, table: AliasTable, kind: str = "drug") -> list[M
 
     for variant in _variants(name, kind):
         variant_keys = keys(variant, kind)
+        spaced = _spaced(variant)
         for level, score, why in _LEVEL_SCORES:
             for alias in table.lookup(kind, level, variant_keys[level]):
                 offer(Match(score, alias.canonical_id, why.format(alias=alias.alias), alias.alias))
-        for alias, alias_key in table.keyed(kind):
-            if len(alias_key) >= 4 and alias_key != variant_keys[1] and _contains(variant, alias.alias, kind):
+        for alias, alias_key, alias_spaced in table.keyed(kind):
+            # `_contains` needs one of the two as a plain substring: test that first, it is much cheaper
+            maybe_inside = alias_key in variant_keys[0] or alias_spaced in spaced
+            if (len(alias_key) >= 4 and alias_key != variant_keys[1] and maybe_inside
+                    and _contains(variant, alias.alias, kind)):
                 offer(Match(0.8, alias.canonical_id, f"contains alias {alias.alias!r}", alias.alias))
             if len(alias_key) < 5:
                 continue

@@ -41,6 +41,11 @@ FDA_NOTES = (
 
 _YEAR_RANGE = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*$")
 
+#: --seed of every backtest; not given: the settings table's `seed`.
+SeedOption = Annotated[int | None, typer.Option("--seed", show_default=False,
+                                                help="Seed of the randomised PIT draws (default: setting `seed`).")]
+
+
 
 def _year_range(text: str, option: str) -> list[int]:
     match = _YEAR_RANGE.match(text)
@@ -83,7 +88,7 @@ def fda_nme(
         bool,
         typer.Option("--never-approved/--listed-only", help="Add the expected never-approved filings (Sacks 2014)."),
     ] = True,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised PIT draws.")] = 0,
+    seed: SeedOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
     html_out: HtmlOption = None,
 ) -> None:
@@ -120,7 +125,7 @@ def fda_nme(
         if wanted[0] < when.year:
             raise InputError(f"year {wanted[0]} is before the as-of date {when}", field="--years",
                              expected=f"years from {when.year} on")
-        result = forecast_years(filings, when, wanted, settings, bundled_row, seed)
+        result = forecast_years(filings, when, wanted, settings, bundled_row, _seed(seed))
         _maybe_html(html_out, result, f"FDA novel approvals: backtest as of {when}", FDA_NOTES)
         if json_output:
             echo_json(result)
@@ -133,7 +138,7 @@ def fda_nme(
     if as_of_years[-1] + horizon > last_year:
         raise InputError(f"year {as_of_years[-1] + horizon} is after the file's last approvals ({last_year})",
                          field="--as-of-range", expected=f"as-of years up to {last_year - horizon}")
-    result = backtest_range(filings, as_of_years, horizon, settings, bundled_row, seed)
+    result = backtest_range(filings, as_of_years, horizon, settings, bundled_row, _seed(seed))
     _maybe_html(html_out, result, f"FDA novel approvals: backtest as of Dec 31 {as_of_range}, "
                 f"{horizon} year(s) ahead", FDA_NOTES)
     if json_output:
@@ -283,7 +288,7 @@ def china(
     registry_end: Annotated[str | None, typer.Option("--registry-end", help="Last date the registry list covers "
                                                      "(default: from SOURCE.txt beside it, else Dec 31 of its "
                                                      "last CTR year).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised PIT draws.")] = 0,
+    seed: SeedOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
     html_out: HtmlOption = None,
 ) -> None:
@@ -315,7 +320,8 @@ def china(
         raise InputError(f"the years must come after the as-of date {when}", field="--years",
                          expected=f"years from {when.year + 1} on")
     settings = ChinaSettings(novel_only=novel_only, arrivals=arrivals, arrival_trend=arrival_trend)
-    result = run_china(registrations, approval_counts, when, wanted, rate_sets, settings, registry_end=end, seed=seed)
+    result = run_china(registrations, approval_counts, when, wanted, rate_sets, settings, registry_end=end,
+                       seed=_seed(seed))
     _maybe_html(html_out, result, f"China: NMPA innovative approvals, backtest as of {when}", CHINA_NOTES)
     if json_output:
         echo_json(result)
@@ -351,7 +357,7 @@ def chongqing(
     = "global,china,china_calibrated",
     data: Annotated[Path | None, typer.Option("--data", help="A data set folder with dated history (default: the "
                                               "bundled Chongqing data set).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the randomised PIT draws.")] = 0,
+    seed: SeedOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
     html_out: HtmlOption = None,
 ) -> None:
@@ -376,7 +382,7 @@ def chongqing(
     if wanted[0] < when.year:
         raise InputError(f"year {wanted[0]} is before the as-of date {when}", field="--years",
                          expected=f"years from {when.year} on")
-    result = run_chongqing(assets, when, wanted, rate_sets, data_as_of=data_as_of, seed=seed)
+    result = run_chongqing(assets, when, wanted, rate_sets, data_as_of=data_as_of, seed=_seed(seed))
     _maybe_html(html_out, result, f"Chongqing: first approvals, backtest as of {when}", CHONGQING_NOTES)
     if json_output:
         echo_json(result)
@@ -415,3 +421,9 @@ def register(app: typer.Typer) -> None:
     backtest_app.command("china")(china)
     backtest_app.command("chongqing")(chongqing)
     app.add_typer(backtest_app, name="backtest")
+
+
+def _seed(seed: int | None) -> int:
+    from pipecast.settings import int_value
+
+    return seed if seed is not None else int_value("seed")

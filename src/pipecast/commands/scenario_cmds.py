@@ -90,7 +90,7 @@ def compare_cmd(
     n_paths = paths if paths is not None else int_value("paths")
     n_seed = seed if seed is not None else int_value("seed")
     result = compare(
-        base, others, goal, n_paths, n_seed, assets=asset_list, rates=rates or from_env("rates"), as_of=when,
+        base, others, goal, paths=n_paths, seed=n_seed, assets=asset_list, rates=rates or from_env("rates"), as_of=when,
         engine=_engine(engine, scheduler), scheduler=scheduler,
     )
     if json_output:

@@ -27,8 +27,10 @@ EconomicsOpt = Annotated[
     ),
 ]
 CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency of the values: USD or CNY (millions).")]
-PathsOpt = Annotated[int, typer.Option("--paths", min=100, help="Monte Carlo paths for P10/P50/P90.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Monte Carlo seed: the same seed gives the same numbers.")]
+PathsOpt = Annotated[int | None, typer.Option("--paths", min=100, show_default=False,
+                                              help="Monte Carlo paths for P10/P50/P90 (default: setting `paths`).")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", show_default=False, help="Monte Carlo seed: the same seed gives "
+                                             "the same numbers (default: setting `seed`).")]
 
 
 def _assets(ctx: typer.Context, assets: Path | None, when: dt.date) -> list[Any]:
@@ -122,6 +124,13 @@ def deal(
         )
 
 
+def _setting_or(value: int | None, name: str) -> int:
+    """The option's value, or the settings table's (`pipecast.settings`) when it was not given."""
+    from pipecast.settings import int_value
+
+    return value if value is not None else int_value(name)
+
+
 def candidate(
     ctx: typer.Context,
     candidate_id: Annotated[str, typer.Argument(help="Candidate id, e.g. genrix-gr1803.")],
@@ -130,8 +139,8 @@ def candidate(
     as_of: AsOfOption = None,
     economics: EconomicsOpt = None,
     currency: CurrencyOpt = "USD",
-    paths: PathsOpt = 10_000,
-    seed: SeedOpt = 0,
+    paths: PathsOpt = None,
+    seed: SeedOpt = None,
     json_output: JsonOption = False,
 ) -> None:
     """A candidate's rNPV: analytic expectation and its Monte Carlo P10/P50/P90.
@@ -144,11 +153,12 @@ def candidate(
     from pipecast.value.sensitivity import break_even_peak_sales, tornado
 
     when = resolve_as_of(as_of)
+    n_paths, n_seed = _setting_or(paths, "paths"), _setting_or(seed, "seed")
     asset = _find(_assets(ctx, assets, when), candidate_id, "CANDIDATE", "id", when)
     economics_for = _economics_for(economics, currency)
     rate_set = resolve_rates(rates)
     value = value_candidate(asset, rate_set, economics_for(asset), when)
-    _, per = simulate_portfolio([asset], rate_set, economics_for, when, paths=paths, seed=seed)
+    _, per = simulate_portfolio([asset], rate_set, economics_for, when, paths=n_paths, seed=n_seed)
     out = {
         **value.as_dict(),
         "currency": economics_for(asset).currency,
@@ -168,7 +178,7 @@ def candidate(
         f"commercial {value.commercial_pv:,.1f}; P(approval) {value.p_approval:.1%})"
     )
     echo(
-        f"Monte Carlo ({mc.paths} paths, seed {seed}): mean {mc.mean:,.1f} +/- {mc.standard_error:,.1f}; "
+        f"Monte Carlo ({mc.paths} paths, seed {n_seed}): mean {mc.mean:,.1f} +/- {mc.standard_error:,.1f}; "
         f"P10 {mc.p10:,.1f}, P50 {mc.p50:,.1f}, P90 {mc.p90:,.1f}"
     )
     even = out["break_even_peak_sales_median"]
@@ -185,8 +195,8 @@ def pipeline(
     as_of: AsOfOption = None,
     economics: EconomicsOpt = None,
     currency: CurrencyOpt = "USD",
-    paths: PathsOpt = 10_000,
-    seed: SeedOpt = 0,
+    paths: PathsOpt = None,
+    seed: SeedOpt = None,
     json_output: JsonOption = False,
 ) -> None:
     """The pipeline's rNPV (cohorts count each copy) with its Monte Carlo P10/P50/P90.
@@ -199,12 +209,13 @@ def pipeline(
     from pipecast.value.rnpv import value_candidate
 
     when = resolve_as_of(as_of)
+    n_paths, n_seed = _setting_or(paths, "paths"), _setting_or(seed, "seed")
     chosen = _assets(ctx, assets, when)
     require_candidates(Portfolio(tuple(chosen), when), assets)
     economics_for = _economics_for(economics, currency)
     rate_set = resolve_rates(rates)
     values = [value_candidate(a, rate_set, economics_for(a), when) for a in chosen]
-    total, _ = simulate_portfolio(chosen, rate_set, economics_for, when, paths=paths, seed=seed)
+    total, _ = simulate_portfolio(chosen, rate_set, economics_for, when, paths=n_paths, seed=n_seed)
     out = {
         "as_of": when.isoformat(),
         "currency": economics_for(chosen[0]).currency if chosen else currency.upper(),

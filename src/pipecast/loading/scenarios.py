@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipecast.domain import Asset
+from pipecast.engines.montecarlo import REFERENCE_ENGINE
 from pipecast.loading.rates import resolve_rate_set
 from pipecast.loading.yaml_safe import load_yaml
 from pipecast.rates import BUNDLED_RATE_SETS, RateSet
@@ -50,19 +51,19 @@ def compare(
     base: Scenario | str | Path | None,
     others: Sequence[Scenario | str | Path],
     target: Target,
-    paths: int = 10_000,
-    seed: int = 0,
     *,
+    paths: int,
+    seed: int,
     assets: Sequence[Asset],
     rates: RateSet | str | Path,
     as_of: dt.date,
-    engine: str = "numpy",
+    engine: str = REFERENCE_ENGINE,
     scheduler: Any = None,
 ) -> Comparison:
     """`pipecast.scenarios.compare` for scenario files and a rate-set name or file."""
     loaded = [s for s in (as_scenario(o) for o in others) if s is not None]
     return compare_core(
-        as_scenario(base), loaded, target, paths, seed, assets=assets, rates=resolve_rate_set(rates),
+        as_scenario(base), loaded, target, paths=paths, seed=seed, assets=assets, rates=resolve_rate_set(rates),
         as_of=as_of, engine=engine, scheduler=scheduler,
     )
 

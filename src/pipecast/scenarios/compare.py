@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pipecast.domain import Asset
-from pipecast.engines.montecarlo import MonteCarloForecast, simulate
+from pipecast.engines.montecarlo import REFERENCE_ENGINE, MonteCarloForecast, simulate
 from pipecast.errors import InputError
 from pipecast.rates import RateSet
 from pipecast.scenarios.levers import Scenario, apply
@@ -42,9 +42,9 @@ def run_scenario(
     *,
     rates: RateSet,
     as_of: dt.date,
-    paths: int = 10_000,
-    seed: int = 0,
-    engine: str = "numpy",
+    paths: int,
+    seed: int,
+    engine: str = REFERENCE_ENGINE,
     scheduler: Any = None,
     keep_paths: bool = True,
 ) -> MonteCarloForecast:
@@ -121,13 +121,13 @@ def compare(
     base: Scenario | None,
     others: Sequence[Scenario],
     target: Target,
-    paths: int = 10_000,
-    seed: int = 0,
     *,
+    paths: int,
+    seed: int,
     assets: Sequence[Asset],
     rates: RateSet,
     as_of: dt.date,
-    engine: str = "numpy",
+    engine: str = REFERENCE_ENGINE,
     scheduler: Any = None,
 ) -> Comparison:
     """Each scenario's P(target) and expected approvals, and its difference from the base (paired)."""

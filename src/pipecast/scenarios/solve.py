@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipecast.domain import Asset, Phase
+from pipecast.engines.montecarlo import REFERENCE_ENGINE
 from pipecast.errors import InputError
 from pipecast.rates import RateSet
 from pipecast.scenarios.compare import as_scenario, path_indicators, run_scenario
@@ -95,9 +96,9 @@ def solve(
     as_of: dt.date,
     base: Scenario | None = None,
     rates: RateSet,
-    paths: int = 4000,
-    seed: int = 0,
-    engine: str = "numpy",
+    paths: int,
+    seed: int,
+    engine: str = REFERENCE_ENGINE,
     scheduler: Any = None,
     tolerance: float | None = None,
     max_evaluations: int = 24,

@@ -58,6 +58,39 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------------------------- the batch
+
+#: The values of a phase event row and of a fact row as `BatchRows` holds them, in this order.
+EVENT_COLUMNS = ("asset_id", "phase", "date", "indication", "source_title", "source_url", "source_date", "recorded",
+                 "recorded_at")
+FACT_COLUMNS = ("entity", "field", "value", "unit", "as_of", "as_of_text", "source_title", "source_url",
+                "source_date", "note", "recorded_at")
+
+
+@dataclass
+class BatchRows:
+    """The rows of one import that point at its batch row, waiting for it.
+
+    The batch row is inserted once, last, with its final counts: the application's database role may insert
+    into import_batches but never update it (docs/database.md). Until then the event and fact rows wait here
+    as plain tuples (a few hundred bytes each, not ORM objects), and follow the batch row chunk by chunk.
+    """
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    facts: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def write(self, session: Session, row: ImportBatch) -> ImportBatch:
+        session.add(row)
+        session.flush()
+        for model, columns, pending in ((PhaseEventRow, EVENT_COLUMNS, self.events),
+                                        (FactRow, FACT_COLUMNS, self.facts)):
+            for chunk in batched(pending):
+                session.add_all([model(**dict(zip(columns, values, strict=True)), batch=row) for values in chunk])
+                session.flush()
+            pending.clear()
+        return row
+
+
 # --------------------------------------------------------------------------------------------- sponsors
 
 
@@ -165,7 +198,7 @@ def _fold_resolutions(session: Session, ident: Identity, ids: list[str], known: 
                 known.alias_norms[i].add(al.norm)
 
 
-def upsert_assets(session: Session, assets: list[Asset], batch: ImportBatch, summary: WriteResult,
+def upsert_assets(session: Session, assets: list[Asset], batch: BatchRows, summary: WriteResult,
                   sponsors: SponsorSpellings | None = None) -> None:
     """Insert new candidates, update changed attributes, add new aliases, append events not yet recorded.
 
@@ -214,7 +247,7 @@ def _add_aliases(session: Session, asset: Asset, norms: set[str], summary: Write
         summary.record(f"+ alias {alias!r} for {asset.id}", asset.id)
 
 
-def _append_events(session: Session, asset: Asset, known: list[PhaseEventRow], batch: ImportBatch,
+def _append_events(session: Session, asset: Asset, known: list[PhaseEventRow], batch: BatchRows,
                    summary: WriteResult) -> None:
     now = utcnow()
     for ev in asset.history:
@@ -223,13 +256,10 @@ def _append_events(session: Session, asset: Asset, known: list[PhaseEventRow], b
             continue
         _warn_redated(asset.id, ev, known, summary)
         source = ev.source
-        new = PhaseEventRow(
-            asset_id=asset.id, phase=ev.phase.value, date=ev.date, indication=ev.indication,
-            source_title=source.title if source else "", source_url=source.url if source else "",
-            source_date=source.date if source else None, recorded=ev.recorded, recorded_at=now, batch=batch,
-        )
-        session.add(new)
-        known.append(new)
+        values = (asset.id, ev.phase.value, ev.date, ev.indication, source.title if source else "",
+                  source.url if source else "", source.date if source else None, ev.recorded, now)
+        batch.events.append(values)
+        known.append(PhaseEventRow(**dict(zip(EVENT_COLUMNS, values, strict=True))))  # transient: for matching
         summary.events_added += 1
         where = f" [{source.title}]" if source else ""
         summary.record(f"+ event {asset.id}: {ev.phase.value} on {ev.date}{where}", asset.id)
@@ -250,26 +280,21 @@ def _warn_redated(asset_id: str, ev: PhaseEvent, known: Sequence[PhaseEventRow],
 # --------------------------------------------------------------------------------------------- facts, orgs
 
 
-def upsert_facts(session: Session, facts: Iterable[Fact], batch: ImportBatch, summary: WriteResult) -> None:
-    """Append facts not yet recorded, flushing every CHUNK (only the recorded facts' keys are held)."""
+def upsert_facts(session: Session, facts: Iterable[Fact], batch: BatchRows, summary: WriteResult) -> None:
+    """Queue the facts not yet recorded (only the recorded facts' keys are held for the check)."""
     known = {fact_row_key(r) for r in session.scalars(select(FactRow))}
     now = utcnow()
-    for n, fact in enumerate(facts, 1):
+    for fact in facts:
         summary.rows += 1
-        if n % CHUNK == 0:
-            session.flush()
         key = fact_key(fact)
         if key in known:
             summary.facts_known += 1
             continue
         known.add(key)
         source = fact.source
-        session.add(FactRow(
-            entity=fact.entity, field=fact.field, value=fact.value, unit=fact.unit, as_of=fact.as_of,
-            as_of_text=fact.as_of_text,
-            source_title=source.title if source else "", source_url=source.url if source else "",
-            source_date=source.date if source else None, note=fact.note, recorded_at=now, batch=batch,
-        ))
+        batch.facts.append((fact.entity, fact.field, fact.value, fact.unit, fact.as_of, fact.as_of_text,
+                            source.title if source else "", source.url if source else "",
+                            source.date if source else None, fact.note, now))
         summary.facts_added += 1
         when = fact.as_of_text or (fact.as_of.isoformat() if fact.as_of else "an unknown date")
         unit = f" {fact.unit}" if fact.unit else ""
@@ -305,26 +330,22 @@ def import_work(session: Session, assets: Iterable[Asset], facts: Iterable[Fact]
     each chunk. A duplicate id is an InputError naming every duplicate, raised once the stream is read
     (the caller rolls back: nothing is written).
     """
-    batch = ImportBatch(file=summary.file, sha256=summary.sha256, imported_at=utcnow(), kind=kind, rows=0,
-                        assets_added=0, assets_updated=0, events_added=0, facts_added=0)
+    batch = BatchRows()
     if orgs:
         summary.organisations_changed = upsert_organisations(session, orgs)
     _upsert_asset_stream(session, assets, batch, summary, progress)
     upsert_facts(session, facts, batch, summary)
-    batch.rows = summary.rows
     if summary.changed:
-        batch.assets_added = summary.assets_added
-        batch.assets_updated = summary.assets_updated
-        batch.events_added = summary.events_added
-        batch.facts_added = summary.facts_added
-        session.add(batch)
-        session.flush()
+        row = batch.write(session, ImportBatch(
+            file=summary.file, sha256=summary.sha256, imported_at=utcnow(), kind=kind, rows=summary.rows,
+            assets_added=summary.assets_added, assets_updated=summary.assets_updated,
+            events_added=summary.events_added, facts_added=summary.facts_added))
         if not summary.dry_run:
-            summary.batch_id = batch.id
+            summary.batch_id = row.id
     return summary
 
 
-def _upsert_asset_stream(session: Session, assets: Iterable[Asset], batch: ImportBatch, summary: WriteResult,
+def _upsert_asset_stream(session: Session, assets: Iterable[Asset], batch: BatchRows, summary: WriteResult,
                          progress: Callable[[int], None] | None) -> None:
     seen: set[str] = set()
     dupes: list[str] = []

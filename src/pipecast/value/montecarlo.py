@@ -117,8 +117,9 @@ def simulate_portfolio(
     rates: RateSet,
     economics_for: Callable[[Asset], Economics],
     as_of: dt.date,
-    paths: int = 10_000,
-    seed: int = 0,
+    *,
+    paths: int,
+    seed: int,
 ) -> tuple[Distribution, dict[str, Distribution]]:
     """(distribution of the total rNPV, per-candidate distributions of one copy); cohorts' copies independent."""
     rng = np.random.default_rng(seed)

@@ -367,7 +367,7 @@ def _compare(state: AppState, base: ScenarioFile, other: ScenarioFile, when: dt.
     assets = state.store.assets(when)
     require_candidates(Portfolio.of(assets, when), None)
     rates = base.rates or from_env("rates")
-    result = compare(base.path, [other.path], goal, paths, int_value("seed"), assets=assets, rates=rates,
+    result = compare(base.path, [other.path], goal, paths=paths, seed=int_value("seed"), assets=assets, rates=rates,
                      as_of=when, engine=from_env("engine"))
     views_known = [v for v in (a.as_of(when) for a in assets) if v is not None]
     data_as_of = latest_date(views_known, as_of=when)

@@ -27,7 +27,7 @@ Correlation (all optional):
 
 from pipecast.engines.montecarlo.correlation import GROUP_KINDS, Correlation
 from pipecast.engines.montecarlo.entrants import Entrants, entrant_year_means
-from pipecast.engines.montecarlo.plan import BLOCK_PATHS, Plan, PlanMeta, build_plan
+from pipecast.engines.montecarlo.plan import BLOCK_PATHS, REFERENCE_ENGINE, Plan, PlanMeta, build_plan
 from pipecast.engines.montecarlo.result import MonteCarloForecast, TargetTallies
 from pipecast.engines.montecarlo.run import DEFAULT_CHUNK_PATHS, simulate
 from pipecast.engines.montecarlo.streams import Draws, draw_block
@@ -37,6 +37,7 @@ __all__ = [
     "BLOCK_PATHS",
     "DEFAULT_CHUNK_PATHS",
     "GROUP_KINDS",
+    "REFERENCE_ENGINE",
     "Correlation",
     "Draws",
     "Entrants",

@@ -38,9 +38,9 @@ class TargetTallies:
 class MonteCarloForecast(Forecast):
     """A Forecast whose count distributions and target figures come from simulated paths."""
 
-    paths: int = 0
-    seed: int = 0
-    engine: str = "numpy"
+    paths: int = field(kw_only=True)
+    seed: int = field(kw_only=True)
+    engine: str = field(kw_only=True)
     correlation: Correlation = field(default_factory=Correlation)
     simulated_target: Target | None = None
     histograms: list[Histogram] = field(default_factory=list)  # per year: number of paths with count k

@@ -10,7 +10,7 @@ import numpy as np
 from pipecast.domain import Portfolio
 from pipecast.engines.montecarlo.correlation import Correlation
 from pipecast.engines.montecarlo.entrants import Entrants
-from pipecast.engines.montecarlo.plan import BLOCK_PATHS, Plan, PlanMeta, build_plan
+from pipecast.engines.montecarlo.plan import BLOCK_PATHS, REFERENCE_ENGINE, Plan, PlanMeta, build_plan
 from pipecast.engines.montecarlo.result import MonteCarloForecast, TargetTallies
 from pipecast.engines.montecarlo.tallies import Tallies, merge_tallies
 from pipecast.errors import InputError
@@ -25,10 +25,10 @@ def simulate(
     rates: RateSet,
     years: Sequence[int],
     *,
-    paths: int = 10_000,
-    seed: int = 0,
+    paths: int,
+    seed: int,
     correlation: Correlation | None = None,
-    engine: str = "numpy",
+    engine: str = REFERENCE_ENGINE,
     chunk_paths: int = DEFAULT_CHUNK_PATHS,
     target: Target | None = None,
     scheduler: Any = None,
@@ -39,6 +39,7 @@ def simulate(
 
     `target` is tallied during the simulation (memory stays flat in `paths`); without one, per-path
     yearly counts are kept (int32, paths x years) so that `check()` works for any target afterwards.
+    `paths` and `seed` have no default here: the shell passes the settings table's (`pipecast.settings`).
     `engine` is "numpy", "dask" (scheduler: None for a LocalCluster, "tcp://host:port", or a
     distributed Client) or "jax".
     """

@@ -173,6 +173,12 @@ def test_progress_bar_counts_records_on_a_terminal() -> None:
         advance(5000)
     assert "reading x.csv" in buf.getvalue()
     assert "5,000 records" in buf.getvalue()
+    buf = io.StringIO()
+    with progress_bar("reading x.csv", Console(file=buf, force_terminal=True, width=100)) as bar:
+        assert bar is not None
+        bar.writing(1200)  # the same bar, through the store write
+    assert "writing to the store" in buf.getvalue()
+    assert "1,200 candidates written" in buf.getvalue()
     with progress_bar("reading x.csv", None) as nothing:
         assert nothing is None
     assert _progress_console(as_json=True) is None
@@ -188,6 +194,18 @@ def test_import_reports_progress_up_to_every_record(sqlite_url: str, tmp_path: P
                                   progress=seen.append)
     assert seen == [1000, 2000, 2500]
     assert summary.records_read == 2500
+
+
+def test_import_reports_candidates_written(sqlite_url: str, tmp_path: Path) -> None:
+    path = _write_export(tmp_path / "big.csv", 2500)
+    written: list[int] = []
+    with Store.open(sqlite_url) as store:
+        summary = import_registry(store, "ctr", path, region=None, today=TODAY, retrieved=TODAY,
+                                  write_progress=written.append)
+        stored = len(store.assets())
+    # 40 names; the 10 whose every record is a BE trial (name k with k % 4 == 3) give no candidate
+    assert written == [30]
+    assert summary.candidates_created == stored == 30
 
 
 def test_no_progress_output_with_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -296,3 +314,54 @@ def test_dead_code_is_gone() -> None:
     assert not hasattr(ColumnMapping, "column_for")
     assert not hasattr(TrialRecord, "not_started")
     assert not hasattr(ctgov, "fetch")
+
+
+# ------------------------------------------------------------------------------ name matching, once per name
+
+
+def test_each_distinct_name_is_scored_once_for_the_decision_and_the_hint(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipecast import matching
+
+    calls: list[str] = []
+    real = matching.match_candidates
+
+    def counted(name: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(matching, "match_candidates", counted)
+    path = tmp_path / "ctr.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(("ctr_no", "drug_name", "phase", "sponsor", "publication_date", "indication"))
+        # 6 records, 2 names once folded (AB-101片 = ab 101片; CD-202胶囊), none known: 2 unresolved, with hints
+        names = ("AB-101片", "ab 101片", "AB-101片", "CD-202胶囊", "CD-202胶囊", "AB-101片")
+        for i, name in enumerate(names):
+            writer.writerow((f"CTR2020{i:04d}", name, "I期", "某药业", "2021-03-01", "实体瘤"))
+    with Store.open(sqlite_url) as store:
+        summary = import_registry(store, "ctr", path, region=None, today=TODAY, retrieved=TODAY)
+        notes = {a.id: a.note for a in store.assets()}
+    assert sorted(c for c in calls if c in names) == ["AB-101片", "CD-202胶囊"]  # not the bundled table's names
+    assert summary.unresolved == ["ctr:ab101", "ctr:cd202"]
+    assert all(note.startswith("unresolved registry name") for note in notes.values())
+
+
+def test_template_names_are_resolved_once_per_folded_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = template.resolve_name
+
+    def counted(name: str, *args: Any) -> Any:
+        calls.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(template, "resolve_name", counted)
+    from pipecast.matching import AliasTable
+
+    table = AliasTable()
+    table.add("GR1501", "drug", "genrix-gr1501")
+    once = template.NameResolver(table, "template")
+    found = [once(n) for n in ("GR1501注射液", "gr1501注射液", "GR-1501 注射液", "XY-9")]
+    assert calls == ["GR1501注射液", "XY-9"]
+    assert [r.id for r in found] == ["genrix-gr1501"] * 3 + ["template:xy9"]

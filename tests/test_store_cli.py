@@ -108,6 +108,52 @@ def test_xlsx_import(tmp_path: Path, db: str) -> None:
     assert current(db) == [("X-1", "Xeno", "S", "phase3", "2023-04-05", 2, ())]
 
 
+def _two_sheet_book(path: Path) -> Path:
+    """A workbook whose first sheet is a cover note and whose second holds the candidates."""
+    book = openpyxl.Workbook()
+    cover = book.active
+    assert cover is not None
+    cover.title = "README"
+    cover.append(["Candidates are on the next sheet"])
+    data = book.create_sheet("管线")
+    data.append(HEADER.split(","))
+    data.append(["X-1", "Xeno", "S", "antibody", "oncology", "Ph 3", "2023-04-05", 1, ""])
+    data.append(["X-2", "Yota", "S", "peptide", "metabolic", "I期", "2024-02-01", 1, ""])
+    book.save(path)
+    return path
+
+
+def test_import_sheet_reads_the_named_worksheet_of_a_workbook(tmp_path: Path, db: str) -> None:
+    path = _two_sheet_book(tmp_path / "pipeline.xlsx")
+    first = invoke(db, "import", str(path))  # the first sheet has no candidate columns
+    assert first.exit_code == 2
+    assert "README" in first.stderr
+    out = invoke(db, "import", str(path), "--sheet", "管线", "--json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert (data["assets_added"], data["events_added"]) == (2, 2)
+    assert current(db) == [("X-1", "Xeno", "S", "phase3", "2023-04-05", 1, ()),
+                           ("X-2", "Yota", "S", "phase1", "2024-02-01", 1, ())]
+    missing = invoke(db, "import", str(path), "--sheet", "Sheet9")
+    assert missing.exit_code == 2
+    assert "Sheet9" in missing.stderr
+    book = openpyxl.load_workbook(path)
+    book.move_sheet("管线", offset=-1)  # now first: read without --sheet, the other sheet named in a warning
+    book.save(path)
+    again = invoke(db, "import", str(path))
+    assert again.exit_code == 0, again.stderr
+    assert "warning:" in again.stdout
+    assert "README" in again.stdout
+
+
+def test_import_sheet_on_a_csv_or_folder_is_an_error(tmp_path: Path, db: str, assets_csv: Path) -> None:
+    for target in (assets_csv, tmp_path):
+        out = invoke(db, "import", str(target), "--sheet", "x")
+        assert out.exit_code == 2
+        assert "--sheet" in out.stderr
+    assert not Path(db).exists()
+
+
 def test_xlsx_export_never_writes_formulas(tmp_path: Path, db: str) -> None:
     path = write_csv(tmp_path / "f.csv", ["X-1,=HYPERLINK(1),S,m,a,phase1,2020-01-01,,"])
     assert invoke(db, "import", str(path)).exit_code == 0

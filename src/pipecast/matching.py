@@ -25,6 +25,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -203,7 +204,7 @@ class AliasTable:
     aliases: list[Alias] = field(default_factory=list)
     parents: dict[str, str] = field(default_factory=dict)
     _index: dict[tuple[str, int, str], dict[str, Alias]] = field(default_factory=dict, repr=False)
-    _keyed: dict[str, list[tuple[Alias, str, str]]] = field(default_factory=dict, repr=False)
+    _keyed: dict[str, list[tuple[Alias, str, str, Counter[str]]]] = field(default_factory=dict, repr=False)
 
     def add(self, alias: str, kind: str, canonical_id: str, lang: str = "", source: str = "") -> Alias:
         """Register an alias; AliasConflict if its folded form already names another id of that kind."""
@@ -223,7 +224,7 @@ class AliasTable:
         entry_keys = keys(entry.alias, kind)
         for level, key in enumerate(entry_keys):
             self._index.setdefault((kind, level, key), {}).setdefault(entry.canonical_id, entry)
-        self._keyed.setdefault(kind, []).append((entry, entry_keys[1], _spaced(entry.alias)))
+        self._keyed.setdefault(kind, []).append((entry, entry_keys[1], _spaced(entry.alias), Counter(entry_keys[1])))
         return entry
 
     def add_parent(self, child: str, parent: str) -> None:
@@ -248,9 +249,9 @@ class AliasTable:
     def lookup(self, kind: str, level: int, key: str) -> list[Alias]:
         return list(self._index.get((kind, level, key), {}).values())
 
-    def keyed(self, kind: str) -> list[tuple[Alias, str, str]]:
-        """The aliases of a kind, in the order added, each with its key once the form is removed and its
-        spaced form (`_spaced`), computed once when added."""
+    def keyed(self, kind: str) -> list[tuple[Alias, str, str, Counter[str]]]:
+        """The aliases of a kind, in the order added, each with its key once the form is removed, its spaced
+        form (`_spaced`) and the key's character counts, computed once when added."""
         return self._keyed.get(kind, [])
 
 
@@ -283,6 +284,16 @@ def _contains(name: str, alias: str, kind: str) -> bool:
     return bool(re.search(bounded.format(re.escape(compact)), keys(name, kind)[0]))
 
 
+def _may_be_similar(a: str, a_chars: Counter[str], b: str, b_chars: Counter[str]) -> bool:
+    """Whether difflib's ratio of `a` and `b` can reach 0.8: its two upper bounds `real_quick_ratio` (lengths)
+    and `quick_ratio` (characters in common), computed as difflib does, from counts made once per alias."""
+    total = len(a) + len(b)
+    if 2.0 * min(len(a), len(b)) / total < 0.8:
+        return False
+    common = sum(min(n, b_chars.get(c, 0)) for c, n in a_chars.items())
+    return 2.0 * common / total >= 0.8
+
+
 def match_candidates(name: str, table: AliasTable, kind: str = "drug") -> list[Match]:
     """Every id the name may mean, best first, one Match per id (rules in the module docstring)."""
     best: dict[str, Match] = {}
@@ -294,21 +305,19 @@ def match_candidates(name: str, table: AliasTable, kind: str = "drug") -> list[M
     for variant in _variants(name, kind):
         variant_keys = keys(variant, kind)
         spaced = _spaced(variant)
+        key, key_chars = variant_keys[1], Counter(variant_keys[1])
         for level, score, why in _LEVEL_SCORES:
             for alias in table.lookup(kind, level, variant_keys[level]):
                 offer(Match(score, alias.canonical_id, why.format(alias=alias.alias), alias.alias))
-        for alias, alias_key, alias_spaced in table.keyed(kind):
+        for alias, alias_key, alias_spaced, alias_chars in table.keyed(kind):
             # `_contains` needs one of the two as a plain substring: test that first, it is much cheaper
             maybe_inside = alias_key in variant_keys[0] or alias_spaced in spaced
             if (len(alias_key) >= 4 and alias_key != variant_keys[1] and maybe_inside
                     and _contains(variant, alias.alias, kind)):
                 offer(Match(0.8, alias.canonical_id, f"contains alias {alias.alias!r}", alias.alias))
-            if len(alias_key) < 5:
+            if len(alias_key) < 5 or not _may_be_similar(key, key_chars, alias_key, alias_chars):
                 continue
-            similar = difflib.SequenceMatcher(None, variant_keys[1], alias_key)
-            if similar.real_quick_ratio() < 0.8 or similar.quick_ratio() < 0.8:
-                continue  # both are upper bounds of ratio(): it cannot reach 0.8
-            ratio = similar.ratio()
+            ratio = difflib.SequenceMatcher(None, key, alias_key).ratio()
             if ratio >= 0.8:
                 offer(
                     Match(

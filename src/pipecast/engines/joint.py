@@ -10,6 +10,8 @@ convolution, by FFT, is associative), so it costs O(log n) convolutions, not n s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from pipecast.engines.poibin import COHORT_EXPAND
@@ -21,6 +23,42 @@ MAX_STATES = 4_000_000
 
 def joint_count_distribution(year_probs: np.ndarray, counts: np.ndarray, cap: int) -> np.ndarray:
     """Array of shape (cap+1,)*years: P(per-year counts = state), counts >= cap folded into cap."""
+    unique, _, multiplicity = _distinct_rows(year_probs, counts, cap)
+    dist = _start(unique.shape[1], cap)
+    for row, times in zip(unique, multiplicity, strict=True):
+        dist = _add_rows(dist, row, int(times), cap)
+    return dist
+
+
+def leave_one_out_in_band(year_probs: np.ndarray, counts: np.ndarray, rows: Sequence[int], low: int,
+                          high: int | None) -> list[float]:
+    """For each row i in `rows`, P(low <= count_y <= high in every year) with one copy of row i taken out.
+
+    One DP forwards and one backwards over the distinct rows; row i's value joins the two at its place
+    (a capped convolution) and adds its other copies, rather than a whole new DP per row.
+    """
+    cap = (high + 1) if high is not None else max(low, 1)
+    unique, inverse, multiplicity = _distinct_rows(year_probs, counts, cap)
+    start = _start(unique.shape[1], cap)
+    before = [start]
+    for row, times in zip(unique, multiplicity, strict=True):
+        before.append(_add_rows(before[-1], row, int(times), cap))
+    after = [start] * (len(unique) + 1)
+    for k in range(len(unique) - 1, -1, -1):
+        after[k] = _add_rows(after[k + 1], unique[k], int(multiplicity[k]), cap)
+    mask = _band_mask(unique.shape[1], cap, low, high)
+    out = []
+    for i in rows:
+        u = int(inverse[i])
+        head, tail = before[u], after[u + 1]
+        rest = tail if head is start else head if tail is start else _capped_convolution(head, tail, cap)
+        out.append(float(_add_rows(rest, unique[u], int(multiplicity[u]) - 1, cap)[mask].sum()))
+    return out
+
+
+def _distinct_rows(year_probs: np.ndarray, counts: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct rows, each row's index among them, copies of each): identical rows (cohorts, candidates
+    sharing a profile and date) are applied together. EngineError when the state space is too large."""
     probs = np.asarray(year_probs, dtype=float)
     n_years = probs.shape[1]
     states = (cap + 1) ** n_years
@@ -29,20 +67,37 @@ def joint_count_distribution(year_probs: np.ndarray, counts: np.ndarray, cap: in
             f"the exact joint distribution over {n_years} years with counts up to {cap} needs "
             f"{states:,} states; use --method montecarlo for this target"
         )
+    unique, inverse = np.unique(probs, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    multiplicity = np.bincount(inverse, weights=counts, minlength=len(unique)).astype(int)
+    return unique, inverse, multiplicity
+
+
+def _start(n_years: int, cap: int) -> np.ndarray:
     dist = np.zeros((cap + 1,) * n_years)
     dist[(0,) * n_years] = 1.0
-    # Identical rows (cohorts, candidates sharing a profile and date) are applied together.
-    unique, inverse = np.unique(probs, axis=0, return_inverse=True)
-    multiplicity = np.bincount(inverse.ravel(), weights=counts, minlength=len(unique)).astype(int)
-    for row, times in zip(unique, multiplicity, strict=True):
-        if not row.any():
-            continue
-        if times > COHORT_EXPAND:
-            dist = _capped_convolution(dist, _cohort_distribution(row, int(times), cap), cap)
-            continue
-        for _ in range(times):
-            dist = _add_one(dist, row, cap)
     return dist
+
+
+def _add_rows(dist: np.ndarray, row: np.ndarray, times: int, cap: int) -> np.ndarray:
+    """The DP steps for `times` candidates with year probabilities `row` (a large cohort in one step)."""
+    if times <= 0 or not row.any():
+        return dist
+    if times > COHORT_EXPAND:
+        return _capped_convolution(dist, _cohort_distribution(row, times, cap), cap)
+    for _ in range(times):
+        dist = _add_one(dist, row, cap)
+    return dist
+
+
+def _band_mask(n_years: int, cap: int, low: int, high: int | None) -> np.ndarray:
+    ok = np.arange(cap + 1) >= low
+    if high is not None:
+        ok &= np.arange(cap + 1) <= high
+    mask = ok
+    for _ in range(n_years - 1):
+        mask = np.multiply.outer(mask, ok)
+    return mask
 
 
 def _add_one(dist: np.ndarray, row: np.ndarray, cap: int) -> np.ndarray:
@@ -116,13 +171,7 @@ def probability_all_years_in_band(year_probs: np.ndarray, counts: np.ndarray, lo
     """P(low <= count_y <= high in every year); high None means no upper bound."""
     cap = (high + 1) if high is not None else max(low, 1)
     dist = joint_count_distribution(year_probs, counts, cap)
-    ok = np.arange(cap + 1) >= low
-    if high is not None:
-        ok &= np.arange(cap + 1) <= high
-    mask = ok
-    for _ in range(dist.ndim - 1):
-        mask = np.multiply.outer(mask, ok)
-    return float(dist[mask].sum())
+    return float(dist[_band_mask(dist.ndim, cap, low, high)].sum())
 
 
 def probability_at_least_one_each_year(year_probs: np.ndarray, counts: np.ndarray) -> float:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from pipecast.domain import Asset, Phase
-from pipecast.engines.joint import probability_all_years_in_band
+from pipecast.engines.joint import leave_one_out_in_band, probability_all_years_in_band
 from pipecast.engines.poibin import count_distributions
 from pipecast.errors import EngineError
 from pipecast.rates import RateSet
@@ -138,12 +138,10 @@ class Forecast:
         both = probability_all_years_in_band(sub, self.counts, target.low, target.high) if cols else 0.0
         floor = probability_all_years_in_band(sub, self.counts, target.low, None) if cols else 0.0
         expected = (sub * self.counts[:, None]).sum(axis=1)
-        order = np.argsort(-expected / np.maximum(self.counts, 1))[:top]
+        order = [int(i) for i in np.argsort(-expected / np.maximum(self.counts, 1))[:top] if expected[i] > 0]
+        withouts = leave_one_out_in_band(sub, self.counts, order, target.low, None) if order else []
         contributors = []
-        for i in order:
-            if expected[i] <= 0:
-                continue
-            without = self.without_one(sub, int(i), target.low)
+        for i, without in zip(order, withouts, strict=True):
             asset = self.assets[i]
             contributors.append(
                 Contribution(

@@ -28,7 +28,7 @@ Progress = Callable[[int], None]
 
 def guard_memory(path: str | os.PathLike[str], work: Callable[[], ImportSummary]) -> ImportSummary:
     """`work()`, with running out of memory turned into a one-line ImportMemoryError. Nothing is written then:
-    the importers read the whole file before the store writes, in one transaction."""
+    the store writes in chunks but inside one transaction, which any exception (MemoryError too) rolls back."""
     try:
         return work()
     except MemoryError:

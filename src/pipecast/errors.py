@@ -14,8 +14,9 @@
     ├── ImportMemoryError           an import ran out of memory; nothing was written
     ├── StoreError                  the database is missing, locked, broken or at an unknown schema version
     │   └── AppendOnlyError         code or a user tried to change or remove a history row
-    └── EngineError                 a computation cannot be done this way (too large, dates out of range)
-        └── MissingExtraError       an optional dependency (dask, jax, ...) is not installed
+    ├── EngineError                 a computation cannot be done this way (too large, dates out of range)
+    │   └── MissingExtraError       an optional dependency (dask, jax, ...) is not installed
+    └── ApiError                    a REST API refusal with its HTTP status, machine code and field
 
 The CLI turns each into one line on stderr (`error: ...`) and exit status 2; anything else that escapes is a
 bug. Modules raise these classes (or subclasses declared here), never bare ValueError/RuntimeError, for
@@ -152,3 +153,19 @@ class MissingExtraError(EngineError):
 
 class ImportMemoryError(PipecastError):
     """An import ran out of memory; nothing was written (the store writes in one transaction, after reading)."""
+
+
+class ApiError(PipecastError):
+    """A REST API refusal: its HTTP status, a stable machine `code`, a sentence, and the field it concerns.
+
+    The API's one error handler renders it as `{"error": {"code", "message", "field"}}`.
+    """
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers

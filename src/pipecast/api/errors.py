@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipecast.errors import InputError, PipecastError, StoreError
+from pipecast.errors import ApiError, InputError, PipecastError, StoreError
 
 LOG = logging.getLogger("pipecast.api")
 
@@ -22,19 +22,6 @@ LOG = logging.getLogger("pipecast.api")
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type",
               422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable"}
-
-
-class ApiError(Exception):
-    """An error with its HTTP status, a stable machine `code`, a sentence, and the field it concerns."""
-
-    def __init__(self, status: int, code: str, message: str, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.headers = headers
 
 
 def not_found(what: str, key: str, field: str | None = None) -> ApiError:

@@ -14,12 +14,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pipecast.api.errors import body
 
 
-class BodyTooLarge(HTTPException):
+def body_too_large(limit: int) -> HTTPException:
     """Raised from `receive` when a streamed body passes the limit; FastAPI re-raises HTTPExceptions met while
     reading a body, so the error handlers answer it as a 413."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"request body over the limit of {limit} bytes")
+    return HTTPException(413, f"request body over the limit of {limit} bytes")
 
 
 class BodyLimit:
@@ -52,7 +50,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge(limit)
+                    raise body_too_large(limit)
             return message
 
         async def tracked(message: Message) -> None:
@@ -63,7 +61,9 @@ class BodyLimit:
 
         try:
             await self.app(scope, counted, tracked)
-        except BodyTooLarge:
+        except HTTPException as exc:
+            if exc.status_code != 413:
+                raise
             if not started:
                 await self._refuse(scope, send, limit)
 

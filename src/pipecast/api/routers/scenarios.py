@@ -63,8 +63,8 @@ def _compute(state: AppState, spec: ScenarioCompare, paths: int, seed: int) -> s
     require_candidates(Portfolio.of(inputs.assets, when), None)
     base = _scenario(spec.base, "base") if spec.base is not None else None
     others = [_scenario(raw, f"others.{i}") for i, raw in enumerate(spec.others)]
-    result = compare(base, others, goal, paths, seed, assets=inputs.assets, rates=spec.rates or from_env("rates"),
-                     as_of=when, engine=from_env("engine"))
+    result = compare(base, others, goal, paths=paths, seed=seed, assets=inputs.assets,
+                     rates=spec.rates or from_env("rates"), as_of=when, engine=from_env("engine"))
     return to_json(result.to_json() | {"warnings": _data_age_warnings(inputs.data_as_of, when)})
 
 

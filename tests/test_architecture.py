@@ -9,6 +9,7 @@ import cannot hide a layering fault.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -222,3 +223,18 @@ def test_type_checking_imports_are_not_counted() -> None:
     source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import sqlalchemy\n"
     assert "sqlalchemy" not in imports_of("pipecast.domain", source)
     assert "sqlalchemy" in imports_of("pipecast.domain", "import sqlalchemy\n")
+
+
+CLOCK_CALLS = re.compile(r"\b(?:date\.today|datetime\.now|datetime\.utcnow|datetime\.today)\s*\(")
+
+
+def clock_readers(sources: Mapping[str, str]) -> list[str]:
+    """Modules other than `pipecast.clock` that read today's date or the time of day themselves."""
+    return sorted(m for m, s in sources.items() if m != f"{PACKAGE}.clock" and CLOCK_CALLS.search(s))
+
+
+def test_the_clock_is_read_in_one_place() -> None:
+    assert clock_readers(read_sources()) == []
+    planted = dict(read_sources())
+    planted["pipecast.facade"] += "\nWHEN = dt.date.today()\n"
+    assert clock_readers(planted) == ["pipecast.facade"]

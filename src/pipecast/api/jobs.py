@@ -15,6 +15,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from pipecast import clock
 from pipecast.errors import PipecastError
 
 #: Finished jobs kept for GET /jobs/{id}; the oldest go first.
@@ -26,7 +27,7 @@ class Job:
     id: str
     status: str = "queued"
     progress: int = 0
-    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    created_at: dt.datetime = field(default_factory=clock.now)
     finished_at: dt.datetime | None = None
     result_json: str | None = None
     error: tuple[str, str, str | None] | None = None  # code, message, field
@@ -70,7 +71,7 @@ class JobRunner:
             job.error = ("internal", "internal error while computing the forecast", None)
             job.status = "failed"
         finally:
-            job.finished_at = dt.datetime.now(dt.UTC)
+            job.finished_at = clock.now()
 
     def pending(self) -> int:
         """Jobs queued or running."""

@@ -54,7 +54,9 @@ PHASE_CHECK = "phase IN (" + ", ".join(f"'{v}'" for v in PHASE_VALUES) + ")"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    from pipecast.clock import now
+
+    return now()
 
 
 class Base(DeclarativeBase):

@@ -14,11 +14,12 @@ from pipecast.domain import Phase
 from pipecast.errors import InputError
 from pipecast.ingest.ctr import ctr_phase, decode, read_ctr
 from pipecast.ingest.trials import in_region
+from shared_paths import SHARED_DATA
 
 CTR = Path(__file__).parent / "data" / "registry" / "ctr"
 INFO = CTR / "trial_info_sample.csv"
 SITES = CTR / "trial_site_info_sample.csv"
-SHARED = Path("/work/shared/data/china_ctr_registry_2013_2018/chinadrugtrials_ctr_2013_2018.csv")
+SHARED = SHARED_DATA / "china_ctr_registry_2013_2018" / "chinadrugtrials_ctr_2013_2018.csv"
 TODAY = dt.date(2025, 6, 30)
 HEADER = "登记号,药物名称,适应症,试验分期,申办者名称,首次公示信息日期,试验状态,试验机构城市\n"
 

@@ -10,8 +10,9 @@ import pytest
 from pipecast.errors import AliasConflict, InputError
 from pipecast.ingest.resolve import DATA, chongqing_table, load_alias_table
 from pipecast.matching import AliasTable, keys, match_candidates, resolve
+from shared_paths import SHARED_DATA
 
-FACTS = Path("/work/shared/data/chongqing/facts.csv")
+FACTS = SHARED_DATA / "chongqing" / "facts.csv"
 # The aliases of Genrix's IL-17A antibody as facts.csv gives them (entity label and quotes).
 GR1501_FAMILY = [
     "GR1501",

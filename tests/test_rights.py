@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from pipecast.store import Store
+from pipecast.store import users as user_store
 from test_api_support import GENRIX, Api, build_bundled, copy_store, make_api
 
 V1 = "/api/v1"
@@ -51,6 +52,28 @@ def _import(api: Api, who: str | None, n: int) -> int:
                                   headers=api.auth(who)))
 
 
+def _deal(api: Api, who: str | None, n: int) -> int:
+    body = {"key": f"matrix-deal-{n}", "licensor": "Chongqing Genrix Biopharmaceutical", "licensee": "Matrix Pharma",
+            "currency": "USD", "date_text": "2025-05", "upfront": n, "source_title": f"deal {n}",
+            "source_url": "https://example.com/deal"}
+    return status(api.client.post(f"{V1}/deals", json=body, headers=api.auth(who)))
+
+
+def _funding(api: Api, who: str | None, n: int) -> int:
+    body = {"key": f"matrix-funding-{n}", "kind": "grant", "recipient": "智翔金泰", "currency": "CNY",
+            "amount": n, "date_text": "2025", "source_title": f"grant {n}", "source_url": "https://example.com/g"}
+    return status(api.client.post(f"{V1}/funding", json=body, headers=api.auth(who)))
+
+
+def _revoke_one(api: Api, who: str | None, n: int) -> int:
+    """Revoke one spare token of the viewer (made here, outside the API: not audited); the others stay."""
+    with Store.open(api.db) as store, user_store.session_scope(store, write=True) as session:
+        user = user_store.require_user(session=session, name="viewer")
+        user_store.issue_token(session=session, user_id=user.id, label=f"spare {n}")
+        token_id = user_store.list_tokens(session=session, user_id=user.id)[-1].id
+    return status(api.client.delete(f"{V1}/users/viewer/tokens/{token_id}", headers=api.auth(who)))
+
+
 def _organisation(api: Api, who: str | None, n: int) -> int:
     body = {"id": f"org:matrix-{n}", "name": f"Matrix Pharma {n}"}
     return status(api.client.post(f"{V1}/organisations", json=body, headers=api.auth(who)))
@@ -72,20 +95,26 @@ def _revoke(api: Api, who: str | None, n: int) -> int:
 ENDPOINTS: dict[str, Callable[[Api, str | None, int], int]] = {
     "POST /candidates/{id}/events": _event,
     "POST /facts": _fact,
+    "POST /deals": _deal,
+    "POST /funding": _funding,
     "POST /imports": _import,
     "POST /organisations": _organisation,
     "POST /users": _user,
     "POST /users/{name}/tokens": _token,
+    "DELETE /users/{name}/tokens/{token_id}": _revoke_one,
     "DELETE /users/{name}/tokens": _revoke,
 }
 #: The expected status per endpoint for (viewer, owner's editor, other org's editor, admin, anonymous).
 EXPECTED: dict[str, tuple[int, int, int, int, int]] = {
     "POST /candidates/{id}/events": (403, 201, 403, 201, 401),
     "POST /facts": (403, 201, 403, 201, 401),
+    "POST /deals": (403, 201, 403, 201, 401),
+    "POST /funding": (403, 201, 403, 201, 401),
     "POST /imports": (403, 200, 403, 200, 401),
     "POST /organisations": (403, 403, 403, 201, 401),
     "POST /users": (403, 403, 403, 201, 401),
     "POST /users/{name}/tokens": (403, 403, 403, 201, 401),
+    "DELETE /users/{name}/tokens/{token_id}": (403, 403, 403, 200, 401),
     "DELETE /users/{name}/tokens": (403, 403, 403, 200, 401),
 }
 
@@ -128,14 +157,26 @@ def test_rights_matrix(api: Api) -> None:
     assert ok["total"] == sum(1 for statuses in EXPECTED.values() for s in statuses if s < 300)
 
 
+def _counts(db: str) -> tuple[dict[str, int], dict[str, int]]:
+    """(rows per table but the hash chain, chain links per table): refusals add audit rows and their links only."""
+    with Store.open(db) as store:
+        counts = store.table_counts()
+        report = store.verify()
+    assert report.ok, report.broken
+    counts.pop("history_chain")
+    return counts, report.rows
+
+
 def test_refused_writes_write_nothing(api: Api) -> None:
-    with Store.open(api.db) as store:
-        before = store.table_counts()
+    before, links_before = _counts(api.db)
+    tries = 0
     for name, call in ENDPOINTS.items():
         for who in ("viewer", "other", None):
+            tries += 1
             assert call(api, who, 28) in (401, 403), name
-    with Store.open(api.db) as store:
-        assert store.table_counts() == before
+    after, links_after = _counts(api.db)
+    assert after == before
+    assert links_after == {**links_before, "audit_log": links_before["audit_log"] + tries}
 
 
 def test_an_editor_cannot_write_for_a_candidate_of_another_company_by_alias(api: Api) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import sys
 from pathlib import Path
 
@@ -108,3 +109,46 @@ def test_an_editor_of_a_known_organisation_writes_for_it(db: str) -> None:
         assert client.post("/api/v1/candidates/genrix-gr1501/events", json=body, headers=auth).status_code == 201
         assert client.post("/api/v1/candidates/bovax-hpv9/events", json=body, headers=auth).status_code == 403
         assert client.post("/login", json={"username": "li", "password": "anything at all"}).status_code == 401
+
+
+def test_one_token_is_revoked_and_the_others_stay(db: str) -> None:
+    """CLI: list tokens by id (never the secret) and revoke one; API: the same for an admin."""
+    assert cli(db, "users", "add", "root", "--role", "admin", "--no-password")[0] == 0
+    assert cli(db, "users", "add", "bot", "--role", "viewer", "--no-password")[0] == 0
+    secrets = [cli(db, "users", "token", "bot", "--label", f"job{n}")[1].strip() for n in range(3)]
+    admin = cli(db, "users", "token", "root")[1].strip()
+    code, out, err = cli(db, "users", "tokens", "bot", "--json")
+    assert code == 0, err
+    listed = json.loads(out)
+    assert [t["label"] for t in listed] == ["job0", "job1", "job2"]
+    assert all(t["revoked_at"] is None for t in listed)
+    assert not any(s in out for s in secrets)
+    first, second, third = (t["id"] for t in listed)
+    code, out, err = cli(db, "users", "revoke", "bot", "--token", str(first))
+    assert code == 0, err
+    assert f"revoked token {first}" in out
+    assert cli(db, "users", "revoke", "bot", "--token", "9999")[0] == 2
+    assert cli(db, "users", "revoke", "root", "--token", str(second))[0] == 2  # not root's token
+
+    def me(client: TestClient, token: str) -> int:
+        return int(client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code)
+
+    with TestClient(create_app(ApiSettings(db=db))) as client:
+        assert [me(client, s) for s in secrets] == [401, 200, 200]
+        auth = {"Authorization": f"Bearer {admin}"}
+        page = client.get("/api/v1/users/bot/tokens", headers=auth)
+        assert page.status_code == 200
+        assert [(t["id"], t["live"]) for t in page.json()["items"]] == [(first, False), (second, True),
+                                                                         (third, True)]
+        assert not any(s in page.text for s in secrets)
+        assert client.delete(f"/api/v1/users/bot/tokens/{third}", headers=auth).json()["live"] is False
+        assert [me(client, s) for s in secrets] == [401, 200, 401]
+        missing = client.delete("/api/v1/users/bot/tokens/9999", headers=auth)
+        assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
+        viewer = client.delete(f"/api/v1/users/bot/tokens/{second}", headers={"Authorization": f"Bearer {secrets[1]}"})
+        assert viewer.status_code == 403
+        assert me(client, secrets[1]) == 200
+        log = client.get("/api/v1/audit", params={"action": "users.tokens.delete"}, headers=auth).json()
+        assert [(e["outcome"], e["status"]) for e in log["items"]] == [("refused", 403), ("refused", 404),
+                                                                        ("ok", 200)]
+        assert log["items"][-1]["changes"]["token_id"] == third

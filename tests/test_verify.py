@@ -74,7 +74,8 @@ def test_an_intact_store_verifies(db: Path) -> None:
     assert data["ok"] is True
     assert data["broken"] is None
     assert data["rows"] == {"assets": 2, "phase_events": 3, "facts": 1, "resolution_actions": 1,
-                            "asset_redirects": 1, "event_reassignments": 0, "deals": 0, "funding_events": 0}
+                            "asset_redirects": 1, "event_reassignments": 0, "deals": 0, "funding_events": 0,
+                            "audit_log": 0}
     assert len(data["head"]) == 64
 
 
@@ -191,6 +192,63 @@ def test_a_store_from_before_the_chain_gets_chained(tmp_path: Path) -> None:
     assert report.ok
     assert report.rows["phase_events"] == 2
     assert report.rows["assets"] == 1
+
+
+def _audit_rows(path: Path, count: int) -> None:
+    from pipecast.store import audit
+    from pipecast.store.users import session_scope
+
+    with Store.open(path) as store, session_scope(store, write=True) as session:
+        for n in range(count):
+            audit.record(session=session, actor=f"user{n}", action="facts.post", outcome="ok", status=201,
+                         changes={"value": n})
+
+
+@pytest.mark.parametrize(("statements", "problem"), [
+    (("DROP TRIGGER audit_log_no_update", "UPDATE audit_log SET actor = 'nobody' WHERE id = 2"),
+     "actor is 'nobody', the chain recorded 'user1'"),
+    (("DROP TRIGGER audit_log_no_delete", "DELETE FROM audit_log WHERE id = 3"), "the row was deleted"),
+    (("INSERT INTO audit_log (at, actor, role, org_id, action, method, path, resource, outcome, status, client, "
+      "source, changes, message) VALUES ('2026-01-01 00:00:00', 'ghost', '', '', 'x', '', '', '', 'ok', 200, '', "
+      "'', '{}', '')",), "not in the hash chain"),
+])
+def test_a_tampered_audit_row_is_found(db: Path, statements: tuple[str, ...], problem: str) -> None:
+    _audit_rows(db, 3)
+    code, output = verify(db, "--json")
+    assert code == 0, output
+    assert json.loads(output)["rows"]["audit_log"] == 3
+    raw(db, *statements)
+    code, output = verify(db, "--json")
+    assert code != 0
+    broken = json.loads(output)["broken"]
+    assert broken["table"] == "audit_log"
+    assert problem in broken["problem"]
+
+
+def test_audit_rows_from_before_migration_0006_get_chained(tmp_path: Path) -> None:
+    from alembic import command
+
+    from pipecast.store.schema import alembic_config
+
+    path = tmp_path / "old.sqlite"
+    with Store.open(path, migrate=False) as store, store.engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        for actor in ("a", "b"):
+            conn.execute(text("INSERT INTO audit_log (at, actor, role, org_id, action, method, path, resource, "
+                              "outcome, status, client, source, changes, message) VALUES "
+                              f"('2026-01-01 00:00:00', '{actor}', '', '', 'login', 'POST', '/login', '', 'ok', "
+                              "200, '', '', '{}', '')"))
+    with Store.open(path) as store:
+        report = store.verify()
+    assert report.ok, report.broken
+    assert report.rows["audit_log"] == 2
+    raw(path, "DROP TRIGGER audit_log_no_update", "UPDATE audit_log SET actor = 'c' WHERE actor = 'a'")
+    with Store.open(path) as store:
+        broken = store.verify().broken
+    assert broken is not None
+    assert (broken.table, broken.row_id) == ("audit_log", "1")
 
 
 def test_a_read_of_a_missing_store_creates_nothing(tmp_path: Path) -> None:

@@ -55,6 +55,7 @@ COMMANDS: dict[str, str] = {
     "value": "pipecast.commands.value_cmd",
     "plan": "pipecast.commands.plan_cmd", "compare-regions": "pipecast.commands.plan_cmd",
     "serve": "pipecast.commands.serve_cmd", "db": "pipecast.commands.serve_cmd", "users": "pipecast.commands.users_cmd",
+    "cases": "pipecast.commands.cases_cmd", "alerts": "pipecast.commands.alerts_cmd",
 }
 #: Every command module, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))

@@ -157,6 +157,7 @@ class OrgKind(enum.StrEnum):
     INSTITUTE = "institute"
     PARK = "park"
     CLUSTER = "cluster"
+    DEPARTMENT = "department"  # a government department (support cases, pipecast.cases)
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,7 +222,10 @@ class Method:
         from pipecast.engines.montecarlo import Correlation, simulate
         from pipecast.loading.options import parse_group_rho
 
-        correlation = Correlation(rho=parse_group_rho(self.rho), review_sigma=self.review_sigma,
+        # A rate set's shared review-pace factor is the Monte Carlo engine's review shock (--review-sigma,
+        # when given, replaces it).
+        review_sigma = self.review_sigma or rates.factor_sigma
+        correlation = Correlation(rho=parse_group_rho(self.rho), review_sigma=review_sigma,
                                   sponsor_stop=self.sponsor_stop)
         return simulate(portfolio, rates, years, paths=self.paths, seed=self.seed, correlation=correlation,
                         engine=self.engine, scheduler=self.scheduler, target=target)
@@ -245,8 +248,14 @@ def forecast(
     review_sigma: float | None = None,
     sponsor_stop: float | None = None,
     progress: Callable[[int], None] | None = None,
+    arrivals: bool | None = None,
 ) -> Forecast:
     """Forecast approvals per year for a file, a list of assets, or the store (when `assets` is None).
+
+    `arrivals`: add approvals from candidates not yet known (new phase entries per phase per year, fitted on
+    the entries known at the as-of date; `engines.arrivals`), shown apart. None: on for a forecast of the
+    store with the exact method, off for a file or a list of assets (and for Monte Carlo, which does not
+    simulate arrivals: `arrivals=True` with it is an error).
 
     None means the settings table's default (environment variable, else built-in). With a `target` the
     years are extended to cover it (a warning says so). Monte Carlo keywords (`paths`, `seed`, `engine`,
@@ -255,7 +264,7 @@ def forecast(
     how = choose_method(method, {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
                                  "rho": rho, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop})
     return forecast_with(how, assets, rates=rates, as_of=as_of, years=years, target=target, db=db,
-                         progress=progress)
+                         progress=progress, arrivals=arrivals)
 
 
 def choose_method(method: str | None, given: Mapping[str, Any], *, cli: bool = False) -> Method:
@@ -290,8 +299,10 @@ def forecast_with(
     target: Target | str | None = None,
     db: str | None = None,
     progress: Callable[[int], None] | None = None,
+    arrivals: bool | None = None,
 ) -> Forecast:
     """`forecast` with the method already chosen and checked (the CLI checks options with their flags)."""
+    with_arrivals = use_arrivals(arrivals, how, from_store=assets is None)
     when = resolve_as_of(as_of)
     goal = resolve_target(target)
     rate_set = resolve_rates(rates)
@@ -302,6 +313,24 @@ def forecast_with(
     portfolio = Portfolio.of(inputs.assets, when)
     require_candidates(portfolio, assets)
     result = how.run(portfolio, rate_set, year_list, goal, progress)
+    if with_arrivals:
+        import numpy as np
+
+        from pipecast.engines.arrivals import arrival_year_means, fit_arrivals
+
+        fit = fit_arrivals(inputs.assets, when)
+        result.arrival_means = arrival_year_means(fit, rate_set, when, year_list)
+        result.arrival_fit = fit.to_json()
+        if result.factor_nodes:  # the arrivals' approvals given each value of the shared factor
+            from pipecast.engines.exact import factor_rate_sets
+
+            for node, (_, _, given) in zip(result.factor_nodes, factor_rate_sets(rate_set), strict=True):
+                node.arrival_means = arrival_year_means(fit, given, when, year_list)
+            result.arrival_means = np.sum([node.weight * node.arrival_means for node in result.factor_nodes
+                                           if node.arrival_means is not None], axis=0)
+    from pipecast.loading.validation import validation_for
+
+    result.validation = validation_for(rate_set)
     notes = [extended] if extended else []
     notes += _data_age_warnings(inputs.data_as_of, when)
     stale = _stale_ids(portfolio)
@@ -313,6 +342,19 @@ def forecast_with(
     result.warnings = tuple(notes)
     result.stale_ids = frozenset(stale)
     return result
+
+
+def use_arrivals(arrivals: bool | None, how: Method, *, from_store: bool, cli: bool = False) -> bool:
+    """Whether to add arrivals: as asked, else on for the store with the exact method (see `forecast`)."""
+    if arrivals and how.name != "exact":
+        raise OptionConflictError(
+            ("--arrivals needs --method exact" if cli else "arrivals=True needs method='exact'")
+            + ": the Monte Carlo engine does not simulate candidates not yet known",
+            option="--arrivals",
+        )
+    if arrivals is None:
+        return from_store and how.name == "exact"
+    return arrivals
 
 
 def _data_age_warnings(data_as_of: dt.date | None, when: dt.date) -> list[str]:

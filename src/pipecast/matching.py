@@ -255,6 +255,8 @@ class AliasTable:
         return self._keyed.get(kind, [])
 
 
+#: The best score a pass over every alias gives (a contained alias); the index levels score above it.
+_BEST_SCANNED = 0.8
 _LEVEL_SCORES = (
     (0, 1.0, "same as alias {alias!r} after folding case, width and punctuation"),
     (1, 0.95, "same as alias {alias!r} once dosage or legal form is removed"),
@@ -296,6 +298,12 @@ def _may_be_similar(a: str, a_chars: Counter[str], b: str, b_chars: Counter[str]
 
 def match_candidates(name: str, table: AliasTable, kind: str = "drug") -> list[Match]:
     """Every id the name may mean, best first, one Match per id (rules in the module docstring)."""
+    return _matches(name, table, kind, scan=True)
+
+
+def _matches(name: str, table: AliasTable, kind: str, *, scan: bool) -> list[Match]:
+    """`match_candidates`; without `scan`, only the index levels (scores 1.0, 0.95, 0.9), a dictionary
+    look-up per variant instead of a pass over every alias."""
     best: dict[str, Match] = {}
 
     def offer(match: Match) -> None:
@@ -309,7 +317,7 @@ def match_candidates(name: str, table: AliasTable, kind: str = "drug") -> list[M
         for level, score, why in _LEVEL_SCORES:
             for alias in table.lookup(kind, level, variant_keys[level]):
                 offer(Match(score, alias.canonical_id, why.format(alias=alias.alias), alias.alias))
-        for alias, alias_key, alias_spaced, alias_chars in table.keyed(kind):
+        for alias, alias_key, alias_spaced, alias_chars in table.keyed(kind) if scan else ():
             # `_contains` needs one of the two as a plain substring: test that first, it is much cheaper
             maybe_inside = alias_key in variant_keys[0] or alias_spaced in spaced
             if (len(alias_key) >= 4 and alias_key != variant_keys[1] and maybe_inside
@@ -352,8 +360,17 @@ def decide(matches: Sequence[Match], *, threshold: float = 0.9, margin: float = 
 def resolve_with_matches(
     name: str, table: AliasTable, kind: str = "drug", *, threshold: float = 0.9, margin: float = 0.05
 ) -> tuple[str | None, list[Match]]:
-    """`resolve` and the `match_candidates` it decided on, from one scoring of the name: an importer that
-    needs a hint for an unresolved name (its closest candidate) does not score it twice."""
+    """`resolve` and the matches it decided on, from one scoring of the name: an importer that needs a hint
+    for an unresolved name (its closest candidate) does not score it twice.
+
+    A name the index levels decide (one id >= threshold, the next more than `margin` below, and more than
+    `margin` above 0.8, the best score a pass over every alias can add) is decided without that pass: its
+    matches are then the index-level ones only. Otherwise the matches are `match_candidates`' in full.
+    """
+    quick = _matches(name, table, kind, scan=False)
+    target = decide(quick, threshold=threshold, margin=margin)
+    if target is not None and round(quick[0].score - _BEST_SCANNED, 6) > margin:
+        return target, quick
     matches = match_candidates(name, table, kind)
     return decide(matches, threshold=threshold, margin=margin), matches
 

@@ -79,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stale_days", "PIPECAST_STALE_DAYS", "90",
             "Warn when the as-of date is more than this many days past the latest dated event or fact used.",
             kind="int", minimum=0),
+    Setting("smtp_host", "PIPECAST_SMTP_HOST", "",
+            "SMTP server for alert e-mails (`pipecast alerts send`). Empty: digests stay queued in the app."),
+    Setting("smtp_port", "PIPECAST_SMTP_PORT", "25", "Port of the SMTP server.", kind="int", minimum=1),
+    Setting("smtp_from", "PIPECAST_SMTP_FROM", "pipecast@localhost", "Sender address of alert e-mails."),
+    Setting("smtp_timeout", "PIPECAST_SMTP_TIMEOUT", "10",
+            "Seconds to wait for the SMTP server before the delivery stays queued for a retry.", kind="int",
+            minimum=1),
     Setting("today", "PIPECAST_TODAY", "",
             "Pin today's date (YYYY-MM-DD), for tests and reruns. Default: the system date.", kind="date"),
 )

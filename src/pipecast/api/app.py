@@ -52,6 +52,7 @@ def api_router() -> APIRouter:
         forecasts,
         health,
         imports,
+        money,
         organisations,
         rate_sets,
         scenarios,
@@ -61,7 +62,9 @@ def api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for module in (health, candidates, forecasts, scenarios, organisations, rate_sets, imports, audit, users):
         router.include_router(module.router)
+    router.include_router(money.router)
     router.include_router(auth.api_router)
+    router.include_router(importlib.import_module("pipecast.api.routers.cases").router)  # issue 12: cases, alerts
     return router
 
 

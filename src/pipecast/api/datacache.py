@@ -1,7 +1,8 @@
 """What the store holds, cheaply: a data version that changes with every write, and candidates cached by it.
 
-The version is one SELECT of a few maxima (history chain link, import batch, asset and organisation update
-times); reads and forecasts are cached per version, so a write is seen by the next request.
+The version is one SELECT of a few maxima (newest row of each history table, import batch, asset and
+organisation update times; not the audit log); reads and forecasts are cached per version, so a write is
+seen by the next request.
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ from sqlalchemy import func, select
 from pipecast import clock
 from pipecast.domain import Asset, Organisation
 from pipecast.store import Store
-from pipecast.store.models import AssetRow, HistoryChainRow, ImportBatch, OrganisationRow
+from pipecast.store.chain import SELF_LINKED
+from pipecast.store.models import CHAINED_TABLES, AssetRow, Base, ImportBatch, OrganisationRow
 from pipecast.store.users import session_scope
 
 MAX_CACHED_VIEWS = 16
 
 
+#: The history tables whose newest row id is part of the data version: every chained table but the audit log
+#: (a login or a refused request must not make cached forecasts stale) and assets (counted, by update time).
+VERSION_TABLES = tuple(t for t in CHAINED_TABLES if t not in SELF_LINKED and t != "assets")
+
+
 def data_version(store: Store) -> tuple[Any, ...]:
+    newest = [select(func.max(Base.metadata.tables[t].c.id)).scalar_subquery() for t in VERSION_TABLES]
     query = select(
-        select(func.max(HistoryChainRow.id)).scalar_subquery(),
+        *newest,
         select(func.max(ImportBatch.id)).scalar_subquery(),
         select(func.max(AssetRow.updated_at)).scalar_subquery(),
         select(func.count()).select_from(AssetRow).scalar_subquery(),

@@ -14,7 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pipecast.errors import ApiError, InputError, PipecastError, StoreError
+from pipecast.errors import ApiError as ApiError  # re-exported: the routers raise it from here
+from pipecast.errors import InputError, PipecastError, StoreError
 
 LOG = logging.getLogger("pipecast.api")
 

@@ -189,7 +189,18 @@ class ImportResult(BaseModel):
     changes: list[str]
     warnings: list[str]
     batch_id: int | None = None
-    errors: list[ErrorDetail] = Field(default_factory=list)
+    errors: list[RowError] = Field(default_factory=list,
+                                   description="A dry run's problems, every bad row (at most 100 listed)")
+    errors_total: int = Field(default=0, description="How many problems in all")
+    errors_more: int = Field(default=0, description="Problems not listed (\"and N more\")")
+
+
+class RowError(ErrorDetail):
+    """One problem of an uploaded file, located: file, row (1 is the header), column (`field`), expected."""
+
+    file: str = ""
+    row: int | None = None
+    expected: str = ""
 
 
 class AuditPublic(BaseModel):
@@ -246,6 +257,23 @@ class TokenCreate(Strict):
 class TokenPublic(BaseModel):
     token: str = Field(description="Shown once: only its hash is stored.")
     user: str
+    id: int | None = Field(default=None, description="The token's id, to revoke it alone.")
+
+
+class TokenInfoPublic(BaseModel):
+    """A token as listed: never its secret."""
+
+    id: int
+    label: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    live: bool
+
+
+class TokenInfoPage(BaseModel):
+    user: str
+    items: list[TokenInfoPublic]
+    total: int
 
 
 class RevokedPublic(BaseModel):

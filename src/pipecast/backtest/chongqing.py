@@ -26,8 +26,9 @@ from pipecast.backtest.baselines import negative_binomial_history, poisson_last_
 from pipecast.backtest.china_run import trim, year_summary
 from pipecast.backtest.scores import auc, brier_score, summarise
 from pipecast.domain import Asset, Phase
+from pipecast.engines.arrivals import arrival_year_means, fit_arrivals
 from pipecast.engines.exact import candidate_year_matrix
-from pipecast.engines.poibin import poisson_binomial
+from pipecast.engines.poibin import poisson_binomial, poisson_pmf
 from pipecast.rates import RateSet
 
 
@@ -76,8 +77,12 @@ def run_chongqing(
     *,
     data_as_of: dt.date,
     seed: int = 0,
+    arrivals: bool = False,
 ) -> dict[str, Any]:
-    """Forecast `years` from the pipeline known at `as_of`; observed = first approvals after `as_of` (JSON-ready)."""
+    """Forecast `years` from the pipeline known at `as_of`; observed = first approvals after `as_of` (JSON-ready).
+
+    With `arrivals`, each rate set is also scored with arrivals (`engines.arrivals`, fitted on the first
+    phase entries known at `as_of`) as the forecaster `NAME+arrivals`, beside the pipeline-only one."""
     pipeline = known_pipeline(assets, as_of)
     full = {a.id: a for a in assets}
     counts = np.array([a.count for a in pipeline], dtype=np.int64)
@@ -90,8 +95,16 @@ def run_chongqing(
     for name, rates in rate_sets.items():
         probabilities, _ = candidate_year_matrix(pipeline, rates, as_of, years)
         pmfs[name] = [poisson_binomial(probabilities[:, j], counts) for j in range(len(years))]
+        if rates.factor_sigma > 0:  # a shared review-pace factor: the exact mixture over its nodes
+            probabilities, pmfs[name] = _factor_mixture(pipeline, rates, as_of, years, counts)
         scored_index = [years.index(y) for y in scored_years]
         per_candidate[name] = [float(probabilities[i, scored_index].sum()) for i in range(len(pipeline))]
+    fit = fit_arrivals(assets, as_of) if arrivals else None
+    if fit is not None:
+        for name, rates in rate_sets.items():
+            means = arrival_year_means(fit, rates, as_of, years)
+            pmfs[f"{name}+arrivals"] = [np.convolve(pmf, poisson_pmf(float(m))) if m > 0 else pmf
+                                        for pmf, m in zip(pmfs[name], means, strict=True)]
     known_counts = {y: c for y, c in approvals_per_year(assets, known_by=as_of).items() if y < as_of.year}
     history_years = range(min(known_counts, default=as_of.year - 1), as_of.year)
     known_counts = {y: known_counts.get(y, 0) for y in history_years}
@@ -129,6 +142,7 @@ def run_chongqing(
         "pipeline": {"candidates": int(counts.sum()), "rows": len(pipeline),
                      "by_phase": _by_phase(pipeline), "cohorts": [a.id for a in pipeline if a.is_cohort]},
         "known_counts": {str(y): c for y, c in known_counts.items()},
+        "arrivals": fit.to_json() if fit is not None else None,
         "per_candidate": {
             "what": f"named candidates: P(first approved in {_span(scored_years)}) against whether they were",
             "candidates": candidates,
@@ -137,6 +151,22 @@ def run_chongqing(
                for name in rate_sets},
         },
     }
+
+
+def _factor_mixture(pipeline: Sequence[Asset], rates: RateSet, as_of: dt.date, years: Sequence[int],
+                    counts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(marginal year probabilities, count pmfs per year) mixed over the rate set's factor nodes."""
+    from pipecast.engines.exact import factor_rate_sets
+
+    marginal = np.zeros((len(pipeline), len(years)))
+    pmfs = [np.zeros(int(counts.sum()) + 1) for _ in years]
+    for weight, _, given in factor_rate_sets(rates):
+        probabilities, _ = candidate_year_matrix(pipeline, given, as_of, years)
+        marginal += weight * probabilities
+        for j in range(len(years)):
+            pmf = poisson_binomial(probabilities[:, j], counts)
+            pmfs[j][: len(pmf)] += weight * pmf
+    return marginal, pmfs
 
 
 def _span(years: Sequence[int]) -> str:

@@ -360,6 +360,11 @@ def chongqing(
     seed: SeedOption = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")] = False,
     html_out: HtmlOption = None,
+    arrivals: Annotated[bool, typer.Option("--arrivals", help="Also score each rate set with arrivals (new phase "
+                                           "entries fitted on the history known at the as-of date), as NAME+arrivals.")]
+    = False,
+    factor_sigma: Annotated[float | None, typer.Option("--factor-sigma", min=0.0, max=2.0, help="Also score each "
+                            "rate set with a shared review-pace factor of this log-sd, as NAME+factor.")] = None,
 ) -> None:
     """Forecast Chongqing's first approvals per year from the bundled history as it stood on a date, and
     compare with the approvals on record since.
@@ -374,6 +379,16 @@ def chongqing(
     when = parse_date_option(as_of)
     assert when is not None
     rate_sets = rate_sets_option(rates)
+    if factor_sigma:
+        from dataclasses import replace
+
+        from pipecast.domain import Phase
+        from pipecast.rates import RateSet
+
+        rate_sets = {**rate_sets, **{
+            f"{name}+factor": RateSet(f"{name}+factor", tuple(
+                replace(r, factor_sigma=factor_sigma) if r.phase is Phase.FILED else r for r in rs.rows), rs.origin)
+            for name, rs in rate_sets.items()}}
     assets, data_as_of = load_history(data or bundled_dataset_folder("chongqing"), today=clock.today())
     if when >= data_as_of:
         raise InputError(f"{when} is not before the data set's as-of date {data_as_of}", field="--as-of",
@@ -382,7 +397,7 @@ def chongqing(
     if wanted[0] < when.year:
         raise InputError(f"year {wanted[0]} is before the as-of date {when}", field="--years",
                          expected=f"years from {when.year} on")
-    result = run_chongqing(assets, when, wanted, rate_sets, data_as_of=data_as_of, seed=_seed(seed))
+    result = run_chongqing(assets, when, wanted, rate_sets, data_as_of=data_as_of, seed=_seed(seed), arrivals=arrivals)
     _maybe_html(html_out, result, f"Chongqing: first approvals, backtest as of {when}", CHONGQING_NOTES)
     if json_output:
         echo_json(result)

@@ -53,6 +53,13 @@ ReviewSigmaOption = Annotated[
     typer.Option("--review-sigma", parser=NON_NEGATIVE_FLOAT, show_default=False,
                  help="Spread (log sd) of a shared review-time multiplier per path (--method montecarlo)."),
 ]
+ArrivalsOption = Annotated[
+    bool | None,
+    typer.Option("--arrivals/--no-arrivals", show_default=False,
+                 help="Add approvals from candidates not yet known (new phase entries per phase per year fitted on "
+                 "the entries known at the as-of date), shown apart. Default: on for the store (exact method), off "
+                 "for --assets."),
+]
 SponsorStopOption = Annotated[
     float | None,
     typer.Option("--sponsor-stop", parser=PROBABILITY, show_default=False,
@@ -76,6 +83,7 @@ def forecast(
     rho: RhoOption = None,
     review_sigma: ReviewSigmaOption = None,
     sponsor_stop: SponsorStopOption = None,
+    arrivals: ArrivalsOption = None,
 ) -> None:
     """Forecast approvals per year: expected number and the distribution (pmf) of the count.
 
@@ -87,15 +95,17 @@ def forecast(
 
     Example: pipecast forecast --assets ASSETS.csv --rates RATES.csv --as-of 2025-11-01 --years 2025-2031 --json
     """
-    from pipecast.facade import choose_method, forecast_with, resolve_target
+    from pipecast.facade import choose_method, forecast_with, resolve_target, use_arrivals
 
     how = choose_method(method, {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
                                  "rho": rho or None, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop},
                         cli=True)
+    use_arrivals(arrivals, how, from_store=assets is None, cli=True)
     goal = resolve_target(target)
     result = _with_progress(
         lambda progress: forecast_with(how, str(assets) if assets else None, rates=rates, as_of=as_of,
-                                       years=years, target=goal, db=context_db(ctx), progress=progress),
+                                       years=years, target=goal, db=context_db(ctx), progress=progress,
+                                       arrivals=arrivals),
         enabled=not json_output,
     )
     if json_output:
@@ -119,12 +129,16 @@ def show_forecast(result: Forecast, goal: Target | None) -> None:
     """Readable tables: per-year outlook, target check, top candidates, assumptions, then the warnings."""
     data_note = f", data as of {result.data_as_of}" if result.data_as_of else ""
     table = Table(title=f"Approvals per year, as of {result.as_of} ({result.method}{data_note})")
-    for column in ("year", "on record", "expected", "P(0)", "P(>=1)", "90% range"):
+    split = result.arrival_means is not None
+    columns = ("year", "on record", "expected", *(("from\npipeline", "from\narrivals")
+                                                  if split else ()), "P(0)", "P(>=1)", "90% range")
+    for column in columns:
         table.add_column(column, justify="right", no_wrap=True)
     if goal is not None:
         table.add_column(f"P({goal.band()})", justify="right", no_wrap=True)
     for o in result.outlooks:
-        cells = [str(o.year), str(o.observed), f"{o.expected:.2f}", f"{o.pmf[0]:.1%}",
+        split_cells = [f"{o.from_pipeline:.2f}", f"{o.from_arrivals:.2f}"] if split else []
+        cells = [str(o.year), str(o.observed), f"{o.expected:.2f}", *split_cells, f"{o.pmf[0]:.1%}",
                  f"{o.p_between(1, None):.1%}", f"{o.quantile(0.05)}-{o.quantile(0.95)}"]
         if goal is not None:
             cells.append(f"{o.p_between(goal.low, goal.high):.1%}" if o.year in goal.years else "")
@@ -138,6 +152,22 @@ def show_forecast(result: Forecast, goal: Target | None) -> None:
     console.print("Pipeline: " + ", ".join(f"{k} {v}" for k, v in funnel.items() if v)
                   + f" ({len(result.assets)} rows)")
     _show_rates(result)
+    _show_validation(result)
+
+
+def _show_validation(result: Forecast) -> None:
+    """Which backtest applies to the rate set and how its intervals scored (or "not validated")."""
+    from pipecast.loading.validation import validation_lines
+
+    for line in validation_lines(result.validation):
+        console.print(text(f"Validation ({result.rate_set.name}): {line}"))
+    if result.validation is not None:
+        console.print(text(f"Details and the commands that reproduce them: {result.validation['details']}",
+                           style="dim"))
+    if result.arrival_fit is not None:
+        rates = ", ".join(f"{k} {v:g}" for k, v in result.arrival_fit["per_year"].items() if v)
+        console.print(text(f"Arrivals: new phase entries a year ({rates or 'none'}), Poisson, fitted on "
+                           f"{result.arrival_fit['fitted_on']} entries known at {result.as_of}."))
 
 
 def _show_target(result: Forecast, goal: Target) -> None:
@@ -148,6 +178,10 @@ def _show_target(result: Forecast, goal: Target) -> None:
         f"; at least {goal.low} in every year: ",
         (f"{check.all_years_at_least_low:.1%}", "bold"),
     ))
+    if result.arrival_means is not None:
+        alone = result.probability_met(goal, pipeline_only=True)
+        console.print(text(f"  with candidates not yet known (arrivals): {check.all_years_in_band:.1%}; from today's "
+                           f"pipeline alone (independent, no arrivals): {alone:.1%}"))
     if check.missing_years:
         console.print(text(f"Years outside the forecast range: {check.missing_years}", style="yellow"))
     shown = check.contributors[:10]

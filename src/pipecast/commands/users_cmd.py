@@ -1,8 +1,10 @@
-"""`pipecast users add|list|token|revoke`: who may use the REST API and the dashboard.
+"""`pipecast users add|list|token|tokens|revoke`: who may use the REST API and the dashboard.
 
     pipecast users add li --role editor --org genrix     password read from standard input (one line)
     pipecast users token li                               prints a new API token on one line, for scripts
-    pipecast users revoke li                              revokes every token and browser session of li
+    pipecast users tokens li                              lists li's tokens: id, label, created, revoked
+    pipecast users revoke li [--token ID]                 revokes every token and browser session of li
+                                                          (or only token ID)
 
 Roles: viewer (reads), editor (writes for its own organisation), admin (everything, users included).
 Passwords are stored as argon2 hashes and tokens as SHA-256 hashes; neither can be read back.
@@ -105,21 +107,50 @@ def token_command(
     typer.echo(token)
 
 
-def revoke_command(ctx: typer.Context, name: NameArgument) -> None:
-    """Revoke every API token and browser session of the user."""
+def revoke_command(
+    ctx: typer.Context,
+    name: NameArgument,
+    token: Annotated[int | None, typer.Option("--token", min=1, help="Revoke only this token (an id from "
+                                                                     "`pipecast users tokens NAME`).")] = None,
+) -> None:
+    """Revoke every API token and browser session of the user, or with --token one token only."""
     from pipecast.store import users
 
     with _store(ctx) as store, users.session_scope(store, write=True) as session:
         user = users.require_user(session=session, name=name)
-        count = users.revoke_tokens(session=session, user_id=user.id)
-    echo(f"revoked {count} token(s) of {user.name}, and its browser sessions")
+        if token is not None:
+            users.revoke_token(session=session, user_id=user.id, token_id=token)
+            count = None
+        else:
+            count = users.revoke_tokens(session=session, user_id=user.id)
+    if count is None:
+        echo(f"revoked token {token} of {user.name}; its other tokens and sessions stay")
+    else:
+        echo(f"revoked {count} token(s) of {user.name}, and its browser sessions")
+
+
+def tokens_command(ctx: typer.Context, name: NameArgument, as_json: JsonOption = False) -> None:
+    """The user's API tokens: id, label, created, revoked (the secrets themselves are never stored)."""
+    from pipecast.store import users
+
+    with _store(ctx) as store, users.session_scope(store) as session:
+        user = users.require_user(session=session, name=name)
+        found = users.list_tokens(session=session, user_id=user.id)
+    if as_json:
+        echo_json([{"id": t.id, "label": t.label, "created_at": t.created_at.isoformat(),
+                    "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in found])
+        return
+    for t in found:
+        revoked = t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "live"
+        echo(f"{t.id}\t{t.label or '-'}\t{t.created_at.isoformat(timespec='seconds')}\t{revoked}")
 
 
 def register(app: typer.Typer) -> None:
-    users_app = typer.Typer(help="Users of the REST API and dashboard: add, list, token, revoke.",
+    users_app = typer.Typer(help="Users of the REST API and dashboard: add, list, token, tokens, revoke.",
                             no_args_is_help=True)
     users_app.command("add")(add_command)
     users_app.command("list")(list_command)
     users_app.command("token")(token_command)
     users_app.command("revoke")(revoke_command)
+    users_app.command("tokens")(tokens_command)
     app.add_typer(users_app, name="users")

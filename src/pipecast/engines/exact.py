@@ -114,7 +114,7 @@ def forecast_portfolio(
     check_years(portfolio.as_of, years)
     assets = list(portfolio.assets)
     probs, p_approval = candidate_year_matrix(assets, rates, portfolio.as_of, years, progress)
-    return Forecast(
+    result = Forecast(
         as_of=portfolio.as_of,
         years=list(years),
         assets=assets,
@@ -124,3 +124,33 @@ def forecast_portfolio(
         rate_set=rates,
         method="exact",
     )
+    if rates.factor_sigma > 0:
+        add_factor(result, rates)
+    return result
+
+
+def factor_rate_sets(rates: RateSet) -> list[tuple[float, float, RateSet]]:
+    """(weight, multiplier, rate set given the multiplier) at each quadrature node of the set's shared
+    review-pace factor (`RateSet.factor_sigma`, Gauss-Hermite, `engines.factors.median_one_nodes`)."""
+    from pipecast.engines.factors import median_one_nodes
+
+    multipliers, weights = median_one_nodes(rates.factor_sigma)
+    return [(float(w), float(m), rates.adjusted(duration_multiplier={Phase.FILED: float(m)}))
+            for m, w in zip(multipliers, weights, strict=True)]
+
+
+def add_factor(result: Forecast, rates: RateSet) -> None:
+    """Condition on the shared factor at each node (candidates independent given it) and keep the nodes;
+    `probabilities` becomes the marginal (weighted mean) and `base_probabilities` the independent one."""
+    from pipecast.engines.result import FactorNode
+
+    nodes = []
+    for weight, multiplier, given in factor_rate_sets(rates):
+        probs, _ = candidate_year_matrix(result.assets, given, result.as_of, result.years)
+        nodes.append(FactorNode(weight, multiplier, probs))
+    base = result.probabilities
+    marginal = sum(node.weight * node.probabilities for node in nodes)
+    result.base_probabilities = base
+    result.probabilities = np.where(base == 1.0, 1.0, np.asarray(marginal))  # approvals on record stay certain
+    result.factor_nodes = nodes
+    result.factor_sigma = rates.factor_sigma

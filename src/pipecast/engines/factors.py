@@ -83,3 +83,25 @@ def mixture_count_pmf(
     total = np.clip(total, 0.0, None)
     normalised: np.ndarray = total / total.sum()
     return normalised
+
+
+def median_one_nodes(sigma: float, n_nodes: int = DEFAULT_NODES) -> tuple[np.ndarray, np.ndarray]:
+    """(multipliers M_j, weights w_j) for a lognormal factor with median 1 and log-sd sigma (Gauss-Hermite):
+    E[g(M)] ~ sum_j w_j g(M_j), exact for g(exp(sigma x)) polynomial in x up to degree 2 n_nodes - 1."""
+    if sigma < 0:
+        raise ValueError("sigma is not negative")
+    if sigma == 0:
+        return np.ones(1), np.ones(1)
+    x, w = np.polynomial.hermite.hermgauss(n_nodes)
+    weights = w / math.sqrt(math.pi)
+    return np.exp(sigma * math.sqrt(2.0) * x), weights / weights.sum()
+
+
+def mix_pmfs(weights: Sequence[float] | np.ndarray, pmfs: Sequence[tuple[int, np.ndarray]]) -> tuple[int, np.ndarray]:
+    """sum_j w_j pmf_j for pmfs given as (offset, values): the mixture, as (offset, values)."""
+    start = min(offset for offset, _ in pmfs)
+    end = max(offset + len(values) for offset, values in pmfs)
+    total = np.zeros(end - start)
+    for w, (offset, values) in zip(weights, pmfs, strict=True):
+        total[offset - start: offset - start + len(values)] += w * values
+    return start, total

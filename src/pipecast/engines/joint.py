@@ -31,7 +31,7 @@ def joint_count_distribution(year_probs: np.ndarray, counts: np.ndarray, cap: in
 
 
 def leave_one_out_in_band(year_probs: np.ndarray, counts: np.ndarray, rows: Sequence[int], low: int,
-                          high: int | None) -> list[float]:
+                          high: int | None, extra_means: np.ndarray | None = None) -> list[float]:
     """For each row i in `rows`, P(low <= count_y <= high in every year) with one copy of row i taken out.
 
     One DP forwards and one backwards over the distinct rows; row i's value joins the two at its place
@@ -52,7 +52,32 @@ def leave_one_out_in_band(year_probs: np.ndarray, counts: np.ndarray, rows: Sequ
         u = int(inverse[i])
         head, tail = before[u], after[u + 1]
         rest = tail if head is start else head if tail is start else _capped_convolution(head, tail, cap)
-        out.append(float(_add_rows(rest, unique[u], int(multiplicity[u]) - 1, cap)[mask].sum()))
+        rest = _add_rows(rest, unique[u], int(multiplicity[u]) - 1, cap)
+        out.append(float(with_poisson(rest, extra_means, cap)[mask].sum()))
+    return out
+
+
+def with_poisson(dist: np.ndarray, means: np.ndarray | None, cap: int) -> np.ndarray:
+    """The capped joint distribution plus an independent Poisson count per year (mean `means[y]`), e.g.
+    approvals from arrivals; `dist` unchanged when `means` is None or all zero."""
+    if means is None or not np.any(np.asarray(means) > 0):
+        return dist
+    from math import exp, lgamma, log
+
+    out = dist
+    for axis, mean in enumerate(np.asarray(means, dtype=float)):
+        if mean <= 0:
+            continue
+        pmf = np.array([exp(k * log(mean) - mean - lgamma(k + 1)) for k in range(cap)])
+        pmf = np.append(pmf, max(1.0 - pmf.sum(), 0.0))  # P(count >= cap)
+        moved = np.moveaxis(out, axis, -1)
+        new = np.zeros_like(moved)
+        for k in range(cap + 1):
+            shifted = np.zeros_like(moved)
+            shifted[..., min(k, cap):] = moved[..., : cap + 1 - min(k, cap)]
+            shifted[..., cap] += moved[..., cap + 1 - min(k, cap):].sum(axis=-1) if k else 0.0
+            new += pmf[k] * shifted
+        out = np.moveaxis(new, -1, axis)
     return out
 
 
@@ -167,10 +192,12 @@ def _shift(dist: np.ndarray, axis: int, cap: int) -> np.ndarray:
     return out
 
 
-def probability_all_years_in_band(year_probs: np.ndarray, counts: np.ndarray, low: int, high: int | None) -> float:
-    """P(low <= count_y <= high in every year); high None means no upper bound."""
+def probability_all_years_in_band(year_probs: np.ndarray, counts: np.ndarray, low: int, high: int | None,
+                                  extra_means: np.ndarray | None = None) -> float:
+    """P(low <= count_y <= high in every year); high None means no upper bound. `extra_means`: an
+    independent Poisson count added to each year (approvals from arrivals)."""
     cap = (high + 1) if high is not None else max(low, 1)
-    dist = joint_count_distribution(year_probs, counts, cap)
+    dist = with_poisson(joint_count_distribution(year_probs, counts, cap), extra_means, cap)
     return float(dist[_band_mask(dist.ndim, cap, low, high)].sum())
 
 

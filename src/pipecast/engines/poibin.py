@@ -128,3 +128,14 @@ def _trim(offset: int, pmf: np.ndarray) -> tuple[int, np.ndarray]:
     last = len(pmf) - int(np.searchsorted(tail, TAIL, side="right"))
     first = min(first, max(last - 1, 0))
     return offset + first, pmf[first:max(last, first + 1)]
+
+
+def poisson_pmf(mean: float) -> np.ndarray:
+    """Poisson(mean) pmf from 0 to 12 standard deviations (and 20) above the mean, renormalised."""
+    if mean <= 0:
+        return np.ones(1)
+    k = np.arange(int(mean + 12 * math.sqrt(mean + 1) + 20) + 1)
+    log_pmf = k * math.log(mean) - mean - np.array([math.lgamma(float(x) + 1) for x in k])
+    pmf: np.ndarray = np.exp(log_pmf)
+    normalised: np.ndarray = pmf / pmf.sum()
+    return normalised

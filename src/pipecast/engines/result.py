@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -12,7 +12,7 @@ import numpy as np
 
 from pipecast.domain import Asset, Phase
 from pipecast.engines.joint import leave_one_out_in_band, probability_all_years_in_band
-from pipecast.engines.poibin import count_distributions
+from pipecast.engines.poibin import count_distributions, poisson_pmf
 from pipecast.errors import EngineError
 from pipecast.rates import RateSet
 from pipecast.targets import Target
@@ -36,6 +36,13 @@ class YearOutlook:
     pmf: list[float]
     observed: int  # approvals already on record (certain)
     offset: int = 0
+    #: Of `expected`, the part from candidates not yet known (arrivals); 0 without arrivals.
+    from_arrivals: float = 0.0
+
+    @property
+    def from_pipeline(self) -> float:
+        """Of `expected`, the part from today's pipeline (the candidates known at the as-of date)."""
+        return self.expected - self.from_arrivals
 
     def p(self, count: int) -> float:
         """P(count = `count`)."""
@@ -49,6 +56,16 @@ class YearOutlook:
 
     def quantile(self, q: float) -> int:
         return self.offset + int(np.searchsorted(np.cumsum(self.pmf), q - 1e-12))
+
+
+@dataclass
+class FactorNode:
+    """One quadrature node of a shared factor: its weight, the multiplier, and everything conditional on it."""
+
+    weight: float
+    multiplier: float
+    probabilities: np.ndarray  # (N, Y) given the factor's value
+    arrival_means: np.ndarray | None = None  # (Y,) given the factor's value; None without arrivals
 
 
 @dataclass
@@ -90,19 +107,70 @@ class Forecast:
     stale_ids: frozenset[str] = frozenset()
     #: P(target met) minus P(target met) without the stale candidates (filled by the facade with a target).
     stale_share: float | None = None
+    #: Expected approvals per forecast year from candidates not yet known (an independent Poisson count per
+    #: year, `engines.arrivals`); None: no arrivals (a forecast of today's pipeline only).
+    arrival_means: np.ndarray | None = None
+    #: How the arrivals were fitted (`ArrivalFit.to_json()`), shown in the JSON; None without arrivals.
+    arrival_fit: dict[str, Any] | None = None
+    #: The backtest that applies to the rate set in use and how its intervals scored (`loading.validation`);
+    #: None: not validated (e.g. a user's rate file).
+    validation: dict[str, Any] | None = None
+    #: A shared factor's quadrature nodes (`engines.factors`): candidates are independent given the factor,
+    #: and every count and joint probability is mixed over the nodes. None: independence. `probabilities`
+    #: and `arrival_means` then hold the marginal (weighted mean) values.
+    factor_nodes: list[FactorNode] | None = None
+    factor_sigma: float = 0.0
+    #: With a factor: the probabilities at the factor's median (M = 1), i.e. under independence.
+    base_probabilities: np.ndarray | None = None
+
+    def _nodes(self) -> list[FactorNode]:
+        if self.factor_nodes:
+            return self.factor_nodes
+        return [FactorNode(1.0, 1.0, self.probabilities, self.arrival_means)]
+
+    def _mixed(self, cols: list[int], compute: Callable[[np.ndarray, np.ndarray | None], float]) -> float:
+        """sum_j w_j compute(probabilities_j[:, cols], arrivals_j[cols]) over the factor's nodes."""
+        if not self.factor_nodes:
+            return compute(self.probabilities[:, cols], self._arrivals_in(cols))
+        total = 0.0
+        for node in self.factor_nodes:
+            extra = None if node.arrival_means is None else node.arrival_means[cols]
+            total += node.weight * compute(node.probabilities[:, cols], extra)
+        return total
+
+    def _year_pmfs(self) -> list[tuple[int, np.ndarray]]:
+        """Each year's count pmf (offset, values), with arrivals, mixed over the factor's nodes if any."""
+        per_node = []
+        for node in self._nodes():
+            pmfs = count_distributions(node.probabilities, self.counts)
+            if node.arrival_means is not None:
+                pmfs = [(offset, np.convolve(row, poisson_pmf(float(m))) if m > 0 else row)
+                        for (offset, row), m in zip(pmfs, node.arrival_means, strict=True)]
+            per_node.append(pmfs)
+        if len(per_node) == 1:
+            return per_node[0]
+        from pipecast.engines.factors import mix_pmfs
+
+        weights = [node.weight for node in self._nodes()]
+        return [mix_pmfs(weights, [pmfs[j] for pmfs in per_node]) for j in range(len(self.years))]
 
     @cached_property
     def outlooks(self) -> list[YearOutlook]:
-        pmfs = count_distributions(self.probabilities, self.counts)
+        pmfs = self._year_pmfs()
         observed = ((self.probabilities == 1.0) * self.counts[:, None]).sum(axis=0)
         expected = (self.probabilities * self.counts[:, None]).sum(axis=0)
+        arrivals = self.arrival_means if self.arrival_means is not None else np.zeros(len(self.years))
         result = []
         for j, year in enumerate(self.years):
             offset, row = pmfs[j]
             last = int(np.flatnonzero(row > 1e-12).max()) + 1 if row.any() else 1
             pmf = [float(x) for x in row[:last]]
-            result.append(YearOutlook(year, float(expected[j]), pmf, int(observed[j]), offset))
+            result.append(YearOutlook(year, float(expected[j] + arrivals[j]), pmf, int(observed[j]), offset,
+                                      float(arrivals[j])))
         return result
+
+    def _arrivals_in(self, cols: list[int]) -> np.ndarray | None:
+        return None if self.arrival_means is None else self.arrival_means[cols]
 
     def outlook(self, year: int) -> YearOutlook:
         return self.outlooks[self.years.index(year)]
@@ -135,11 +203,12 @@ class Forecast:
         sub = self.probabilities[:, cols]
         in_band = {self.years[c]: self.outlooks[c].p_between(target.low, target.high) for c in cols}
         at_least = {self.years[c]: self.outlooks[c].p_between(target.low, None) for c in cols}
-        both = probability_all_years_in_band(sub, self.counts, target.low, target.high) if cols else 0.0
-        floor = probability_all_years_in_band(sub, self.counts, target.low, None) if cols else 0.0
+        counts, low, high = self.counts, target.low, target.high
+        both = self._mixed(cols, lambda p, e: probability_all_years_in_band(p, counts, low, high, e)) if cols else 0.0
+        floor = self._mixed(cols, lambda p, e: probability_all_years_in_band(p, counts, low, None, e)) if cols else 0.0
         expected = (sub * self.counts[:, None]).sum(axis=1)
         order = [int(i) for i in np.argsort(-expected / np.maximum(self.counts, 1))[:top] if expected[i] > 0]
-        withouts = leave_one_out_in_band(sub, self.counts, order, target.low, None) if order else []
+        withouts = self._leave_one_out(cols, order, target.low) if order else []
         contributors = []
         for i, without in zip(order, withouts, strict=True):
             asset = self.assets[i]
@@ -155,7 +224,18 @@ class Forecast:
         contributors.sort(key=lambda c: -c.delta_probability)
         return TargetCheck(target, in_band, at_least, both, floor, contributors, missing)
 
-    def probability_met(self, target: Target, *, without: Collection[str] = ()) -> float:
+    def _leave_one_out(self, cols: list[int], order: list[int], low: int) -> list[float]:
+        if not self.factor_nodes:
+            return leave_one_out_in_band(self.probabilities[:, cols], self.counts, order, low, None,
+                                         self._arrivals_in(cols))
+        out = np.zeros(len(order))
+        for node in self.factor_nodes:
+            extra = None if node.arrival_means is None else node.arrival_means[cols]
+            out += node.weight * np.array(
+                leave_one_out_in_band(node.probabilities[:, cols], self.counts, order, low, None, extra))
+        return [float(x) for x in out]
+
+    def probability_met(self, target: Target, *, without: Collection[str] = (), pipeline_only: bool = False) -> float:
         """P(target met in every one of its years) (`check(target).all_years_in_band`), with the candidates
         whose ids are in `without` taken out of the joint distribution. Each candidate's year probabilities do
         not depend on the others', so taking some out needs no new timing: their rows count zero times."""
@@ -163,7 +243,11 @@ class Forecast:
         counts = self.counts
         if without:
             counts = np.where([a.id in without for a in self.assets], 0, counts)
-        return probability_all_years_in_band(self.probabilities[:, cols], counts, target.low, target.high)
+        low, high = target.low, target.high
+        if pipeline_only:  # today's pipeline alone, candidates independent: no arrivals, no shared factor
+            base = self.base_probabilities if self.base_probabilities is not None else self.probabilities
+            return probability_all_years_in_band(base[:, cols], counts, low, high)
+        return self._mixed(cols, lambda p, e: probability_all_years_in_band(p, counts, low, high, e))
 
     def without_one(self, sub: np.ndarray, i: int, low: int) -> float:
         """P(at least `low` in every year of `sub`'s columns) with one candidate of row i removed."""
@@ -207,6 +291,8 @@ class Forecast:
                 {
                     "year": o.year,
                     "expected": o.expected,
+                    "expected_pipeline": o.from_pipeline,
+                    "expected_arrivals": o.from_arrivals,
                     "pmf": o.pmf,
                     "pmf_offset": o.offset,
                     "observed": o.observed,
@@ -217,6 +303,11 @@ class Forecast:
             ],
             "fan": self.fan(),
             "funnel": self.funnel(),
+            "arrivals": self.arrival_fit,
+            "factor": ({"kind": "review pace: a shared lognormal multiplier (median 1) of the filed stage's "
+                                "duration", "log_sd": self.factor_sigma, "nodes": len(self.factor_nodes)}
+                       if self.factor_nodes else None),
+            "validation": self.validation,
         }
         if target is not None:
             check = self.check(target)
@@ -228,6 +319,9 @@ class Forecast:
                 "all_years_at_least_low": check.all_years_at_least_low,
                 "years_outside_forecast": check.missing_years,
                 "stale_share": self.stale_share,
+                "all_years_in_band_pipeline_only": (
+                    self.probability_met(target, pipeline_only=True)
+                    if self.arrival_means is not None or self.factor_nodes else check.all_years_in_band),
                 "contributors": [c.__dict__ for c in check.contributors],
             }
         return data

@@ -12,7 +12,9 @@ from pipecast.rates.rateset import BUNDLED_RATE_SETS, Duration, RateRow, RateSet
 from pipecast.tabular import Row, read_table
 
 REQUIRED_COLUMNS = ("phase", "p_success", "median_months", "p90_months")
-OPTIONAL_COLUMNS = ("therapeutic_area", "modality", "source", "note", "rate_set", "version")
+OPTIONAL_COLUMNS = ("therapeutic_area", "modality", "source", "note", "rate_set", "version", "factor_sigma")
+#: The largest review-pace factor log-sd a rate file may give (a multiplier's 90% range of about 1/27-27).
+MAX_FACTOR_SIGMA = 2.0
 
 
 def rate_rows_from_table(rows: Iterable[Row], origin: str) -> list[RateRow]:
@@ -47,6 +49,14 @@ def _rate_row(row: Row) -> RateRow:
             field="p90_months",
             expected="a 90th percentile at least as large as the median",
         )
+    factor = row.number_in("factor_sigma", 0.0, MAX_FACTOR_SIGMA,
+                           f"a log-sd between 0 and {MAX_FACTOR_SIGMA:g} (blank: no shared factor)", default=0.0)
+    if factor and phase is not Phase.FILED:
+        raise RateSetError(
+            f"factor_sigma {factor:g} on phase {phase.value}",
+            file=row.file, row=row.number, field="factor_sigma",
+            expected="a review-pace factor on filed rows only (blank elsewhere)",
+        )
     return RateRow(
         phase,
         p,
@@ -55,6 +65,7 @@ def _rate_row(row: Row) -> RateRow:
         row.get("modality"),
         row.get("source"),
         row.get("note"),
+        factor,
     )
 
 
@@ -78,6 +89,13 @@ def load_rate_set(path: str | Path, name: str | None = None) -> RateSet:
     table = read_table(path, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
     rows = rate_rows_from_table(table, str(path))
     _check_duplicates(rows, str(path))
+    factors = {r.factor_sigma for r in rows if r.phase is Phase.FILED}
+    if len(factors) > 1:
+        raise RateSetError(
+            f"filed rows give different factor_sigma values ({', '.join(f'{f:g}' for f in sorted(factors))})",
+            file=str(path), field="factor_sigma", expected="one review-pace factor per rate set: the same value "
+            "on every filed row",
+        )
     return RateSet(name or Path(path).stem, tuple(rows), str(path))
 
 

@@ -82,6 +82,8 @@ class RateRow:
     modality: str = ""
     source: str = ""
     note: str = ""
+    #: Log-sd of a shared review-pace factor (filed rows only; 0: independence). See RateSet.factor_sigma.
+    factor_sigma: float = 0.0
 
     @property
     def specificity(self) -> int:
@@ -133,6 +135,13 @@ class RateSet:
         start = PIPELINE_PHASES.index(phase)
         return tuple(self.row(p, therapeutic_area, modality) for p in PIPELINE_PHASES[start:])
 
+    @property
+    def factor_sigma(self) -> float:
+        """Log-sd of the set's shared review-pace factor: one lognormal multiplier M (median 1) of the filed
+        stage's duration, common to every candidate of a forecast (agency workload, policy). 0 (a plain rate
+        file): candidates are independent. Given by the `factor_sigma` column of the filed rows."""
+        return max((r.factor_sigma for r in self.rows if r.phase is Phase.FILED), default=0.0)
+
     def sources(self) -> list[str]:
         return sorted({r.source for r in self.rows if r.source})
 
@@ -147,6 +156,7 @@ class RateSet:
                 row.modality,
                 row.source,
                 row.note,
+                row.factor_sigma,
             )
             for row in self.rows
         )

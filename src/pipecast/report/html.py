@@ -448,6 +448,24 @@ def _source_cell(source: str, note: str, t: dict[str, str]) -> str:
     return f"<details><summary>{esc(summary)}</summary>{body}</details>"
 
 
+def _honesty_facts(forecast: Forecast, target: Target, t: dict[str, str]) -> list[tuple[str, str]]:
+    """Which validation applies to the rate set and how it scored; the arrivals and the pipeline-only figure."""
+    from pipecast.loading.validation import validation_lines
+
+    facts = [(t.get("validation", "Validation"),
+              "<br>".join(esc(line) for line in validation_lines(forecast.validation)))]
+    if forecast.arrival_fit is not None:
+        rates = ", ".join(f"{k} {v:g}" for k, v in forecast.arrival_fit["per_year"].items() if v)
+        expected = "; ".join(f"{o.year}: {o.from_pipeline:.2f} + {o.from_arrivals:.2f}" for o in forecast.outlooks)
+        alone = forecast.probability_met(target, pipeline_only=True)
+        facts.append((t.get("arrivals", "Candidates not yet known (arrivals)"), esc(
+            f"new phase entries a year: {rates or 'none'} (Poisson, fitted on {forecast.arrival_fit['fitted_on']} "
+            f"entries known at the as-of date). Expected approvals from today's pipeline + from candidates not "
+            f"yet known: {expected}. P(target {target}) from today's pipeline alone (independent, no "
+            f"arrivals): {alone:.1%}")))
+    return facts
+
+
 def _assumptions(forecast: Forecast, target: Target, t: dict[str, str]) -> str:
     rate_set = forecast.rate_set
     description = _rate_description(forecast, t)
@@ -470,6 +488,7 @@ def _assumptions(forecast: Forecast, target: Target, t: dict[str, str]) -> str:
         (t["years"], esc(years)),
         (t["target"], f"<code>{esc(target)}</code>"),
         (t["method"], esc(_method_label(forecast, t))),
+        *_honesty_facts(forecast, target, t),
     ]
     dl = "".join(f"<dt>{esc(k)}</dt><dd>{v}</dd>" for k, v in facts)
     order = {p: i for i, p in enumerate(("preclinical", "phase1", "phase2", "phase3", "filed"))}

@@ -2,7 +2,9 @@
 
 Each row says who (user name, role, organisation; "anonymous" without credentials), when, what (the action
 and the resource, and `changes` as JSON), from where (the client address) and the source the writer gave.
-Triggers refuse UPDATE, DELETE and REPLACE of these rows, as for the history tables.
+Triggers refuse UPDATE, DELETE and REPLACE of these rows, as for the history tables, and each row is linked
+into the history hash chain as it is written (migration 0006), so `pipecast verify` finds a row changed or
+removed behind the store's back.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from pipecast.store.chain import append_links
 from pipecast.store.convert import aware
 from pipecast.store.models import AuditRow, utcnow
 
@@ -65,6 +68,7 @@ def record(*, session: Session, actor: str, action: str, outcome: str, status: i
                    message=message)
     session.add(row)
     session.flush()
+    append_links(session.connection(), "audit_log", [row.id])  # callers hold the store's write lock
     return row.id
 
 

@@ -38,7 +38,12 @@ CHAINED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "asset_redirects": ("id", "action_id", "from_id", "into_id"),
     "event_reassignments": ("id", "action_id", "event_id", "from_asset_id", "to_asset_id"),
     **MONEY_CHAINED_COLUMNS,
+    "audit_log": ("id", "at", "actor", "role", "org_id", "action", "method", "path", "resource", "outcome", "status",
+                  "client", "source", "changes", "message"),
 }
+#: Tables whose rows are linked as they are written (`pipecast.store.audit.record`), not by `seal`: an audit
+#: row is also written outside `Store._write` (logins, refusals), in sessions without the `after_flush` hook.
+SELF_LINKED = frozenset({"audit_log"})
 NEW_ROWS_KEY = "pipecast_new_rows"
 
 
@@ -106,7 +111,7 @@ def collect_new_rows(session: Session, _context: Any) -> None:
     found: list[tuple[str, Any]] = session.info.setdefault(NEW_ROWS_KEY, [])
     for obj in session.new:
         table = getattr(obj, "__tablename__", "")
-        if table in CHAINED_TABLES:
+        if table in CHAINED_TABLES and table not in SELF_LINKED:
             found.append((table, obj.id))
 
 
@@ -121,10 +126,10 @@ def seal(session: Session) -> None:
         append_links(conn, table, ids)
 
 
-def chain_all(conn: Connection) -> None:
-    """Chain every existing row not yet chained (the migration that introduced the chain)."""
+def chain_all(conn: Connection, tables: Sequence[str] = CHAINED_TABLES) -> None:
+    """Chain every existing row of `tables` not yet chained (the migrations that bring a table into the chain)."""
     present = set(inspect(conn).get_table_names())
-    for table in CHAINED_TABLES:
+    for table in tables:
         if table not in present:  # created by a later migration
             continue
         t = _table(table)

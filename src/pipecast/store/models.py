@@ -324,7 +324,9 @@ class AuditRow(Base):
 
 APPEND_ONLY_TABLES = ("phase_events", "facts", "resolution_actions", "asset_redirects", "event_reassignments")
 #: Tables whose rows are chained; for `assets` only the id and creation time (its attributes may change).
-CHAINED_TABLES = ("assets", *APPEND_ONLY_TABLES, "deals", "funding_events")  # the last two: store/money.py
+#: `deals` and `funding_events`: store/money.py; `audit_log` (migration 0006): each row links itself
+#: as it is written (store/audit.py).
+CHAINED_TABLES = ("assets", *APPEND_ONLY_TABLES, "deals", "funding_events", "audit_log")
 
 
 def _refuse(verb: str) -> Callable[[Any, Any, Any], None]:
@@ -338,3 +340,6 @@ for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, Ev
                AuditRow):
     event.listen(_model, "before_update", _refuse("update"))
     event.listen(_model, "before_delete", _refuse("delete"))
+
+# Tables defined beside the code that uses them (migration 0007), registered on `Base.metadata` here.
+from pipecast.store import alerts as _alerts, cases as _cases  # noqa: E402, F401

@@ -48,6 +48,20 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What may be shown of an API token: its id, label and dates (never the secret, which is not stored)."""
+
+    id: int
+    label: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def live(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionInfo:
     """A live browser session: its user, its CSRF token and its row id."""
 
@@ -159,6 +173,27 @@ def revoke_tokens(*, session: Session, user_id: int, now: dt.datetime | None = N
     session.execute(update(UserSessionRow).where(UserSessionRow.user_id == user_id,
                                                  UserSessionRow.revoked_at.is_(None)).values(revoked_at=when))
     return int(getattr(done, "rowcount", 0) or 0)
+
+
+def list_tokens(*, session: Session, user_id: int) -> list[TokenInfo]:
+    """The user's tokens, oldest first, revoked ones included."""
+    rows = session.scalars(select(ApiTokenRow).where(ApiTokenRow.user_id == user_id).order_by(ApiTokenRow.id))
+    return [TokenInfo(r.id, r.label, aware(r.created_at), None if r.revoked_at is None else aware(r.revoked_at))
+            for r in rows]
+
+
+def revoke_token(*, session: Session, user_id: int, token_id: int, now: dt.datetime | None = None) -> TokenInfo:
+    """Revoke one token of the user (its other tokens and sessions stay); InputError when the user has no token
+    with that id. Revoking a revoked token changes nothing (its first revocation time stays)."""
+    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.id == token_id, ApiTokenRow.user_id == user_id))
+    if row is None:
+        raise InputError(f"no token {token_id} for this user", field="--token",
+                         expected="a token id listed by `pipecast users tokens NAME`")
+    if row.revoked_at is None:
+        session.execute(update(ApiTokenRow).where(ApiTokenRow.id == token_id).values(revoked_at=now or utcnow()))
+        session.refresh(row)
+    revoked = None if row.revoked_at is None else aware(row.revoked_at)
+    return TokenInfo(row.id, row.label, aware(row.created_at), revoked)
 
 
 def user_for_token(*, session: Session, token: str) -> User | None:

@@ -21,6 +21,7 @@ from fastapi import Request
 from pipecast import clock
 from pipecast.api.auditing import record_write
 from pipecast.api.deps import AppState
+from pipecast.api.rowcheck import Problems, all_problems
 from pipecast.api.security import Principal, owns_asset
 from pipecast.domain import Asset
 from pipecast.errors import InputError, PipecastError
@@ -54,8 +55,21 @@ class ImportProblem:
 
 @dataclass(frozen=True, slots=True)
 class ImportOutcome:
+    """What an import did, or why it could not: `problems` lists every bad row (up to a cap; `problem` is the
+    first), `problems_total` counts them all."""
+
     summary: ImportSummary | None
     problem: ImportProblem | None
+    problems: tuple[ImportProblem, ...] = ()
+    problems_total: int = 0
+
+
+class FileProblems(InputError):
+    """The first error `load_assets` raised, carrying every problem of the file (`pipecast.api.rowcheck`)."""
+
+    def __init__(self, first: InputError, problems: Problems) -> None:
+        super().__init__(first.message, file=first.file, row=first.row, field=first.field, expected=first.expected)
+        self.problems = problems
 
 
 def safe_name(name: str) -> str:
@@ -110,10 +124,15 @@ def import_upload(request: Request, state: AppState, who: Principal, upload: Sta
         summary = _import(state, who, upload, name, dry_run=dry_run)
     except PipecastError as exc:
         problem = _problem(exc, name)
+        listed: tuple[ImportProblem, ...] = (problem,)
+        total = 1
+        if isinstance(exc, FileProblems):
+            listed = tuple(_problem(e, name) for e in exc.problems.listed)
+            total = exc.problems.total
         record_write(request, state, who, action=action, resource=name, status=422, outcome="refused",
-                     changes={"row": problem.row, "field": problem.field}, source=f"upload {name}",
-                     message=problem.message)
-        return ImportOutcome(None, problem)
+                     changes={"row": problem.row, "field": problem.field, "problems": total},
+                     source=f"upload {name}", message=problem.message)
+        return ImportOutcome(None, problem, listed, total)
     if dry_run:
         request.state.audited = True  # a dry run writes nothing
         return ImportOutcome(summary, None)
@@ -146,7 +165,11 @@ def _import(state: AppState, who: Principal, upload: StagedUpload, name: str, *,
     with tempfile.TemporaryDirectory(prefix="pipecast-upload-") as folder:
         path = Path(folder) / name
         path.write_bytes(upload.content)
-        assets = load_assets(path, today=clock.today())
+        today = clock.today()
+        try:
+            assets = load_assets(path, today=today)
+        except InputError as exc:
+            raise FileProblems(exc, all_problems(path, exc, today=today)) from None
         refused = _refused(state, who, assets)
         if refused:
             shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")

@@ -427,8 +427,9 @@ def import_submit(
         stage_upload(state, token, upload)
     status = 422 if outcome.problem is not None else 200
     text = summary_text(outcome.summary, t) if outcome.summary is not None else ""
-    return page(request, "import.html", status=status, problem=outcome.problem, summary=outcome.summary,
-                staged=token, summary_text=text, **common)
+    return page(request, "import.html", status=status, problem=outcome.problem, problems=outcome.problems,
+                problems_total=outcome.problems_total, summary=outcome.summary, staged=token, summary_text=text,
+                **common)
 
 
 # ------------------------------------------------------------------------------------------------ audit

@@ -20,8 +20,10 @@ from pydantic import BaseModel
 from pipecast.api.auditing import audit_hook
 from pipecast.api.deps import ReaderDep, StateDep, WriterDep
 from pipecast.api.errors import ApiError
-from pipecast.api.schemas import ErrorDetail, ImportResult
+from pipecast.api.rowcheck import all_problems
+from pipecast.api.schemas import ImportResult, RowError
 from pipecast.api.security import owns_asset
+from pipecast.clock import today
 from pipecast.domain import Asset
 from pipecast.errors import InputError
 from pipecast.store import WriteResult
@@ -39,12 +41,17 @@ def clean_name(name: str | None) -> str:
     return cleaned or "upload"
 
 
-def _result(summary: WriteResult, name: str, errors: list[ErrorDetail]) -> ImportResult:
+def _result(summary: WriteResult, name: str, errors: list[RowError]) -> ImportResult:
     return ImportResult(dry_run=summary.dry_run, file=name, rows=summary.rows, assets_added=summary.assets_added,
                         assets_updated=summary.assets_updated, events_added=summary.events_added,
                         events_known=summary.events_known, aliases_added=summary.aliases_added,
                         changes=list(summary.changes), warnings=list(summary.warnings), batch_id=summary.batch_id,
                         errors=errors)
+
+
+def _row_error(error: InputError, path: Path, name: str) -> RowError:
+    return RowError(code="invalid_row", message=str(error).replace(str(path), name), field=error.field or None,
+                    file=error.file.replace(str(path), name), row=error.row, expected=error.expected)
 
 
 def _forbidden(state: StateDep, who: WriterDep, assets: list[Asset]) -> list[str]:
@@ -117,14 +124,17 @@ def create_import(
         with path.open("wb") as out:
             shutil.copyfileobj(file.file, out, CHUNK)
         try:
-            assets = load_assets(path)
+            assets = load_assets(path, today=today())
         except InputError as exc:
-            message = str(exc).replace(str(path), name)
-            detail = ErrorDetail(code="invalid_row", message=message, field=exc.field or None)
+            problems = all_problems(path, exc, today=today())
             if dry_run:
                 return ImportResult(dry_run=True, file=name, rows=0, assets_added=0, assets_updated=0,
                                     events_added=0, events_known=0, aliases_added=0, changes=[], warnings=[],
-                                    errors=[detail])
+                                    errors=[_row_error(e, path, name) for e in problems.listed],
+                                    errors_total=problems.total, errors_more=problems.more)
+            message = str(exc).replace(str(path), name)
+            if problems.total > 1:
+                message += f" (and {problems.total - 1} more problem(s): a dry run lists them)"
             raise ApiError(422, "invalid_row", message, exc.field or None) from None
         refused = _forbidden(state, who, assets)
         if refused:

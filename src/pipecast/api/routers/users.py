@@ -1,4 +1,5 @@
-"""Users and their API tokens (admin only): list, add, issue a token (shown once), revoke every token."""
+"""Users and their API tokens (admin only): list, add, issue a token (shown once), list tokens (ids, never the
+secrets), revoke one token or every token."""
 
 from __future__ import annotations
 
@@ -9,10 +10,19 @@ from fastapi import APIRouter, Query, Request
 from pipecast.api.auditing import record_in
 from pipecast.api.deps import AdminDep, StateDep
 from pipecast.api.errors import ApiError, not_found
-from pipecast.api.schemas import RevokedPublic, TokenCreate, TokenPublic, UserCreate, UserPage, UserPublic
+from pipecast.api.schemas import (
+    RevokedPublic,
+    TokenCreate,
+    TokenInfoPage,
+    TokenInfoPublic,
+    TokenPublic,
+    UserCreate,
+    UserPage,
+    UserPublic,
+)
 from pipecast.api.security import hash_password
 from pipecast.store import users
-from pipecast.store.users import User, session_scope
+from pipecast.store.users import TokenInfo, User, session_scope
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -66,10 +76,42 @@ def create_token(request: Request, state: StateDep, who: AdminDep, name: str, sp
         if user is None:
             raise not_found("user", name, "name")
         token = users.issue_token(session=session, user_id=user.id, label=spec.label)
+        token_id = users.list_tokens(session=session, user_id=user.id)[-1].id
         record_in(session, request, who, action="users.tokens.post", resource=user.name, status=201,
-                  changes={"label": spec.label})
+                  changes={"label": spec.label, "token_id": token_id})
     request.state.audited = True
-    return TokenPublic(token=token, user=user.name)
+    return TokenPublic(token=token, user=user.name, id=token_id)
+
+
+def _token_public(info: TokenInfo) -> TokenInfoPublic:
+    return TokenInfoPublic(id=info.id, label=info.label, created_at=info.created_at, revoked_at=info.revoked_at,
+                           live=info.live)
+
+
+@router.get("/{name}/tokens", response_model=TokenInfoPage, summary="A user's tokens: ids and labels (admin)")
+def list_tokens(state: StateDep, who: AdminDep, name: str) -> TokenInfoPage:
+    with session_scope(state.store) as session:
+        user = users.get_user(session=session, name=name)
+        if user is None:
+            raise not_found("user", name, "name")
+        found = users.list_tokens(session=session, user_id=user.id)
+    return TokenInfoPage(user=user.name, items=[_token_public(t) for t in found], total=len(found))
+
+
+@router.delete("/{name}/tokens/{token_id}", response_model=TokenInfoPublic,
+               summary="Revoke one token; the user's other tokens and sessions stay (admin)")
+def revoke_token(request: Request, state: StateDep, who: AdminDep, name: str, token_id: int) -> TokenInfoPublic:
+    with session_scope(state.store, write=True) as session:
+        user = users.get_user(session=session, name=name)
+        if user is None:
+            raise not_found("user", name, "name")
+        if all(t.id != token_id for t in users.list_tokens(session=session, user_id=user.id)):
+            raise not_found("token", str(token_id), "token_id")
+        info = users.revoke_token(session=session, user_id=user.id, token_id=token_id)
+        record_in(session, request, who, action="users.tokens.delete", resource=user.name, status=200,
+                  changes={"token_id": token_id, "tokens_revoked": 1})
+    request.state.audited = True
+    return _token_public(info)
 
 
 @router.delete("/{name}/tokens", response_model=RevokedPublic, summary="Revoke every token and session (admin)")

@@ -51,9 +51,12 @@ def test_digest_in_each_language() -> None:
     change = Change("approval", "phase:genrix-gr1802", "filed", "approved", "GR1802")
     subject_en, body_en = digest("li", [change], "en", dt.date(2026, 12, 1))
     subject_zh, body_zh = digest("li", [change], "zh", dt.date(2026, 12, 1))
-    assert subject_en == "pipecast alerts: 1 change (2026-12-01)" and "filed -> approved" in body_en
-    assert subject_zh.startswith("pipecast 提醒") and "已申报上市 → 已获批上市" in body_zh
-    assert "获批上市" in describe(change, "zh") and "approval" in describe(change, "en")
+    assert subject_en == "pipecast alerts: 1 change (2026-12-01)"
+    assert "filed -> approved" in body_en
+    assert subject_zh.startswith("pipecast 提醒")
+    assert "已申报上市 → 已获批上市" in body_zh
+    assert "获批上市" in describe(change, "zh")
+    assert "approval" in describe(change, "en")
     with pytest.raises(InputError, match="language"):
         digest("li", [change], "fr", dt.date(2026, 12, 1))
 
@@ -66,7 +69,7 @@ class Collect:
         self.messages: list[email.message.EmailMessage] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
 
@@ -178,8 +181,12 @@ def test_scan_digests_and_delivery(db: str, smtp_env: Any) -> None:
         by_user = {d.user: d for d in alert_store.digests(store)}
     assert set(by_user) == {"li", "wang"}
     li, wang = by_user["li"], by_user["wang"]
-    assert li.language == "zh" and "已申报上市 → 已获批上市" in li.body and "新交易" in li.body
-    assert wang.language == "en" and "filed -> approved" in wang.body and "Test Pharma" in wang.body
+    assert li.language == "zh"
+    assert "已申报上市 → 已获批上市" in li.body
+    assert "新交易" in li.body
+    assert wang.language == "en"
+    assert "filed -> approved" in wang.body
+    assert "Test Pharma" in wang.body
     collect = Collect()
     smtp_env(collect)
     outcome = invoke(db, "alerts", "send", "--no-scan", "--json")
@@ -187,7 +194,8 @@ def test_scan_digests_and_delivery(db: str, smtp_env: Any) -> None:
     assert json.loads(outcome.stdout)["sent"] == 2
     got = {m["To"]: m for m in collect.messages}
     assert set(got) == {"li@example.org", "wang@example.org"}
-    assert got["li@example.org"]["Subject"] == li.subject and got["li@example.org"]["From"] == "alerts@pipecast.test"
+    assert got["li@example.org"]["Subject"] == li.subject
+    assert got["li@example.org"]["From"] == "alerts@pipecast.test"
     assert "已获批上市" in got["li@example.org"].get_content()
     assert json.loads(invoke(db, "alerts", "send", "--no-scan", "--json").stdout)["sent"] == 0  # nothing twice
     listed = json.loads(invoke(db, "alerts", "list", "li", "--json").stdout)
@@ -205,27 +213,36 @@ def test_refused_and_timed_out_deliveries_stay_queued_and_are_retried(
     smtp_env(Refuse())
     with caplog.at_level("WARNING", logger="pipecast.mail"):
         refused = invoke(db, "alerts", "send", "--no-scan", "--json")
-    assert refused.exit_code == 1 and json.loads(refused.stdout)["failed"] == 2
-    assert "550" in caplog.text and "kept queued" in caplog.text
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["failed"] == 2
+    assert "550" in caplog.text
+    assert "kept queued" in caplog.text
     monkeypatch.setenv("PIPECAST_SMTP_PORT", str(silent_port))
     monkeypatch.setenv("PIPECAST_SMTP_TIMEOUT", "1")
     timed_out = invoke(db, "alerts", "send", "--no-scan", "--json")
-    assert timed_out.exit_code == 1 and all("timed out" in e for e in json.loads(timed_out.stdout)["errors"])
+    assert timed_out.exit_code == 1
+    assert all("timed out" in e for e in json.loads(timed_out.stdout)["errors"])
     with Store.open(db) as store:
         queued = alert_store.pending(store)
         assert [(p.address, p.attempts) for p in queued] == [("li@example.org", 2), ("wang@example.org", 2)]
     collect = Collect()
     smtp_env(collect)
     retried = invoke(db, "alerts", "send", "--no-scan", "--json")
-    assert retried.exit_code == 0 and json.loads(retried.stdout)["sent"] == 2 and len(collect.messages) == 2
+    assert retried.exit_code == 0
+    assert json.loads(retried.stdout)["sent"] == 2
+    assert len(collect.messages) == 2
     with Store.open(db) as store:
-        assert alert_store.pending(store) == [] and alert_store.delivery_counts(store) == {"queued": 0, "sent": 2}
+        assert alert_store.pending(store) == []
+        assert alert_store.delivery_counts(store) == {"queued": 0, "sent": 2}
         assert {d.deliveries[0][2] for d in alert_store.digests(store)} == {3}  # refused, timed out, sent
 
 
 def test_send_without_server_is_one_line(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PIPECAST_SMTP_HOST", raising=False)
     outcome = invoke(db, "alerts", "send")
-    assert outcome.exit_code == 2 and "PIPECAST_SMTP_HOST" in outcome.stderr and outcome.stderr.count("\n") == 1
+    assert outcome.exit_code == 2
+    assert "PIPECAST_SMTP_HOST" in outcome.stderr
+    assert outcome.stderr.count("\n") == 1
     bad = invoke(db, "alerts", "watch", "nobody", "candidate", "genrix-gr1802")
-    assert bad.exit_code == 2 and "unknown user 'nobody'" in bad.stderr
+    assert bad.exit_code == 2
+    assert "unknown user 'nobody'" in bad.stderr

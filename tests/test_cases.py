@@ -35,7 +35,7 @@ def test_workflow_allows_exactly_the_written_steps(old: str, new: str) -> None:
         check_move(old, new)
         assert new in TRANSITIONS[old]
     else:
-        with pytest.raises(InputError, match="cannot move|skips"):
+        with pytest.raises(InputError, match=r"cannot move|skips"):
             check_move(old, new)
 
 
@@ -66,7 +66,8 @@ def test_department_stats_against_hand_counts() -> None:
     a, b, c = stats["a"], stats["b"], stats["c"]
     # a: judged = 1 (in time), 2 (late), 3 (overdue) -> 1 of 3; days to close 20, 60, 10 -> median 20
     assert (a.cases, a.unresolved, a.overdue, a.resolved, a.judged, a.closed_in_time) == (5, 2, 1, 3, 3, 1)
-    assert a.median_days_to_close == 20 and a.share_in_time == pytest.approx(1 / 3)
+    assert a.median_days_to_close == 20
+    assert a.share_in_time == pytest.approx(1 / 3)
     # b: case 2 (late) and case 6 (overdue) -> 0 of 2; one closed in 60 days
     assert (b.judged, b.closed_in_time, b.median_days_to_close) == (2, 0, 60)
     assert (c.cases, c.share_in_time, c.median_days_to_close) == (0, None, None)
@@ -121,13 +122,15 @@ def test_store_cases_events_chain_and_bad_input(db: Path) -> None:
         move_case(store, case.id, "in_progress", D(2025, 11, 20), actor="li")
         done = move_case(store, case.id, "resolved", D(2026, 2, 10), actor="wang", outcome="slot", days_moved=40)
         stored, events = get_case(store, case.id)
-        assert stored == done and [e.changes.get("status") for e in events][1:] == [
+        assert stored == done
+        assert [e.changes.get("status") for e in events][1:] == [
             ["open", "in_progress"], ["in_progress", "blocked"], ["blocked", "in_progress"],
             ["in_progress", "resolved"]]
         assert [e.seq for e in events] == [1, 2, 3, 4, 5]
         assert all(e.prev_hash == p.hash for p, e in itertools.pairwise(events))
         assert verify_cases(store) == []
-        assert [c.id for c in list_cases(store, "cq-nmpa")] == [case.id] and list_cases(store, "cq-finance") == []
+        assert [c.id for c in list_cases(store, "cq-nmpa")] == [case.id]
+        assert list_cases(store, "cq-finance") == []
     with sqlite3.connect(db) as conn, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         conn.execute("UPDATE case_events SET note = 'rewritten' WHERE seq = 3")
     with sqlite3.connect(db) as conn:  # behind pipecast's back: triggers dropped, an event edited, a row edited
@@ -146,13 +149,13 @@ def test_case_row_edited_behind_the_store_shows(db: Path) -> None:
         conn.execute("UPDATE support_cases SET status = 'resolved' WHERE id = ?", (case.id,))
     with Store.open(db) as store:
         assert verify_cases(store) == [f"case {case.id}: stored state differs from its events (status)"]
+        from pipecast.store.cases import CaseEventRow
+
+        def work(session):  # type: ignore[no-untyped-def]
+            session.delete(session.get(CaseEventRow, 1))
+            session.flush()
+
         with pytest.raises(AppendOnlyError):
-            from pipecast.store.cases import CaseEventRow
-
-            def work(session):  # type: ignore[no-untyped-def]
-                session.delete(session.get(CaseEventRow, 1))
-                session.flush()
-
             store._write(work)
 
 
@@ -167,10 +170,13 @@ def test_cli_add_move_list_stats(db: Path) -> None:
                  "--on", "2025-09-01", "--json")
     second = json.loads(out.stdout)["id"]
     bad = invoke(cli, "cases", "move", str(first), "resolved", "--on", "2025-10-02")
-    assert bad.exit_code == 2 and bad.stderr.count("\n") == 1 and "skips the workflow" in bad.stderr
+    assert bad.exit_code == 2
+    assert bad.stderr.count("\n") == 1
+    assert "skips the workflow" in bad.stderr
     bad = invoke(cli, "cases", "add", "--candidate", "GR1802", "--type", "other", "--department", "nope",
                  "--title", "x")
-    assert bad.exit_code == 2 and "unknown department 'nope'" in bad.stderr
+    assert bad.exit_code == 2
+    assert "unknown department 'nope'" in bad.stderr
     assert invoke(cli, "cases", "move", str(second), "in_progress", "--on", "2025-09-02").exit_code == 0
     out = invoke(cli, "cases", "move", str(second), "resolved", "--on", "2025-11-01", "--outcome",
                  "RMB 3 billion loan arranged", "--money", "3000")
@@ -183,5 +189,6 @@ def test_cli_add_move_list_stats(db: Path) -> None:
     # cq-nmpa: first overdue (not in time), second resolved 2025-11-01 <= 2026-06-30 after 61 days
     assert (nmpa["judged"], nmpa["closed_in_time"], nmpa["median_days_to_close"]) == (2, 1, 61)
     shown = json.loads(invoke(cli, "cases", "show", str(second), "--json").stdout)
-    assert shown["money_rmb_m"] == 3000 and len(shown["events"]) == 3
+    assert shown["money_rmb_m"] == 3000
+    assert len(shown["events"]) == 3
     assert invoke(cli, "cases", "verify").exit_code == 0

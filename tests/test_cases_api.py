@@ -58,7 +58,8 @@ def test_rights_matrix(api: Api) -> None:
     assert seen == {"viewer": 0, "owner": 2, "other": 0, "finance": 0, "nmpa": 2, "admin": 2}
     assert api.client.get(f"{V1}/cases/{first}", headers=api.auth("other")).status_code == 404
     one = api.client.get(f"{V1}/cases/{first}", headers=api.auth("owner")).json()
-    assert one["subject_id"] == "genrix-gr1501" and [e["action"] for e in one["events"]] == ["open"]
+    assert one["subject_id"] == "genrix-gr1501"
+    assert [e["action"] for e in one["events"]] == ["open"]
     # move: the department's editor and the admin; the company reads but does not move
     move = {"status": "in_progress", "on": "2025-12-02"}
     codes = {w: api.client.post(f"{V1}/cases/{first}/moves", json=move, headers=api.auth(w)).status_code
@@ -66,21 +67,25 @@ def test_rights_matrix(api: Api) -> None:
     assert codes == {"owner": 403, "finance": 403, "viewer": 403}
     assert api.client.post(f"{V1}/cases/{first}/moves", json=move, headers=api.auth("nmpa")).status_code == 200
     skip = api.client.post(f"{V1}/cases/{first}/moves", json={"status": "open"}, headers=api.auth("nmpa"))
-    assert skip.status_code == 422 and "skips the workflow" in skip.json()["error"]["message"]
+    assert skip.status_code == 422
+    assert "skips the workflow" in skip.json()["error"]["message"]
     with sqlite3.connect(api.db) as conn:
         actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE action LIKE 'cases.%' "
                                               "AND outcome = 'ok' ORDER BY id")]
         events = conn.execute("SELECT count(*) FROM case_events").fetchone()[0]
-    assert actions == ["cases.post", "cases.post", "cases.move"] and events == 3
+    assert actions == ["cases.post", "cases.post", "cases.move"]
+    assert events == 3
 
 
 def test_bad_input_writes_nothing(api: Api) -> None:
     unknown = api.client.post(f"{V1}/cases", headers=api.auth("admin"), json={
         "title": "x", "type": "other", "candidate": "no-such-drug", "departments": ["cq-nmpa"]})
-    assert unknown.status_code == 422 and "no-such-drug" in unknown.json()["error"]["message"]
+    assert unknown.status_code == 422
+    assert "no-such-drug" in unknown.json()["error"]["message"]
     dept = api.client.post(f"{V1}/cases", headers=api.auth("admin"), json={
         "title": "x", "type": "other", "company": "org:genrix", "departments": ["nope"]})
-    assert dept.status_code == 422 and "unknown department" in dept.json()["error"]["message"]
+    assert dept.status_code == 422
+    assert "unknown department" in dept.json()["error"]["message"]
     with sqlite3.connect(api.db) as conn:
         assert conn.execute("SELECT count(*) FROM support_cases").fetchone()[0] == 0
 

@@ -19,12 +19,13 @@ from pipecast.ingest.assets_file import load_dataset
 from pipecast.ingest.registry_import import import_registry
 from pipecast.ingest.summary import ImportSummary
 from pipecast.store import Store
+from shared_paths import SHARED_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 REG = Path(__file__).parent / "data" / "registry"
 CTR = REG / "ctr" / "trial_info_sample.csv"
 SITES = REG / "ctr" / "trial_site_info_sample.csv"
-BIG = Path("/work/shared/data/china_ctr_registry_2013_2018/chinadrugtrials_ctr_2013_2018.csv")
+BIG = SHARED_DATA / "china_ctr_registry_2013_2018" / "chinadrugtrials_ctr_2013_2018.csv"
 CHONGQING = ROOT / "src" / "pipecast" / "data" / "chongqing"
 TODAY = dt.date(2026, 1, 1)
 RETRIEVED = dt.date(2025, 6, 1)

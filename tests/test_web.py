@@ -196,6 +196,31 @@ def test_import_dry_run_names_the_row_and_writes_nothing(client: Any) -> None:
     assert _found(client, "w-1") == []
 
 
+def test_import_dry_run_names_every_bad_row_up_to_the_cap(client: Any) -> None:
+    from pipecast.api.rowcheck import MAX_LISTED
+
+    csrf = _login(client, "admin")
+    lines = [f"w-many-{i},N{i},Fochon Pharmaceuticals,mab,Oncology,{'phase 9' if i % 2 else 'phase1'},"
+             f"{'later' if i % 4 == 0 else '2024-01-05'}" for i in range(8)]
+    answer = _upload(client, csrf, "many.csv", HEADER + "\n".join(lines) + "\n")
+    assert answer.status_code == 422
+    body = re.search(r'<table id="row-errors">.*?<tbody>(.*?)</tbody>', answer.text, re.S)
+    assert body is not None
+    shown = [re.findall(r"<td[^>]*>(.*?)</td>", r)[:3] for r in re.findall(r"<tr>(.*?)</tr>", body.group(1))]
+    # i odd: a bad phase; i a multiple of 4: a bad date; file row = i + 2
+    expected = sorted([["many.csv", str(i + 2), "phase"] for i in range(8) if i % 2]
+                      + [["many.csv", str(i + 2), "phase_start"] for i in range(8) if i % 4 == 0],
+                      key=lambda r: int(r[1]))
+    assert shown == expected
+    assert 'id="problems-more"' not in answer.text
+    many = HEADER + "".join(f"w-cap-{i},N,Fochon Pharmaceuticals,mab,Oncology,phase 9,2024-01-05\n"
+                            for i in range(MAX_LISTED + 7))
+    capped = _upload(client, csrf, "cap.csv", many, lang="zh")
+    assert capped.text.count('<td class="num">') == MAX_LISTED
+    assert "另有 7 个问题未列出" in capped.text or "and 7 more problem(s)" in capped.text
+    assert _found(client, "w-many-0") == []
+
+
 def test_import_commit_writes_what_the_dry_run_showed_and_escapes_names(client: Any) -> None:
     csrf = _login(client, "admin")
     text = HEADER + 'w-9,"<script>alert(1)</script>",Fochon Pharmaceuticals,mab,Oncology,phase1,2024-01-05\n'

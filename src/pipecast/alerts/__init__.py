@@ -9,7 +9,7 @@ change when its (kind, target) is one of them. `digest` writes one message per u
 
 from __future__ import annotations
 
-from pipecast.alerts.digest import LANGUAGES, digest, describe
+from pipecast.alerts.digest import LANGUAGES, describe, digest
 from pipecast.alerts.watch import CHANGE_KINDS, WATCH_KINDS, Change, Watch, diff, matching
 
 __all__ = ["CHANGE_KINDS", "LANGUAGES", "WATCH_KINDS", "Change", "Watch", "describe", "diff", "digest", "matching"]

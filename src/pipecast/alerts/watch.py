@@ -19,7 +19,8 @@ class Watch:
 
     def __post_init__(self) -> None:
         if self.kind not in WATCH_KINDS:
-            raise InputError(f"unknown watch kind {self.kind!r}", field="KIND", expected="one of " + ", ".join(WATCH_KINDS))
+            raise InputError(f"unknown watch kind {self.kind!r}", field="KIND",
+                             expected="one of " + ", ".join(WATCH_KINDS))
         if not self.target.strip():
             raise InputError("nothing to watch", field="TARGET", expected="a candidate, company, region or target id")
 

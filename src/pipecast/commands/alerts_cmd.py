@@ -14,6 +14,7 @@ the baseline and reports nothing. A refused or timed-out e-mail stays queued; `a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -77,7 +78,7 @@ def registry_snapshot(store: Store, today: dt.date, *, targets: bool = True) -> 
     return snapshot, tags, labels
 
 
-def _target_snapshot(assets: list[object], today: dt.date, tree: object, snapshot: dict[str, str], tags: Tags,
+def _target_snapshot(assets: Sequence[object], today: dt.date, tree: object, snapshot: dict[str, str], tags: Tags,
                      labels: dict[str, str]) -> None:
     from pipecast.domain import Asset
     from pipecast.facade import resolve_rates

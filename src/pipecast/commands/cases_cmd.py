@@ -173,7 +173,8 @@ def show_command(ctx: typer.Context, case_id: Annotated[int, typer.Argument(show
     for key, value in case.as_dict().items():
         echo(f"{key}: {safe(value)}")
     for e in events:
-        echo(f"  {e.seq}. {e.on} {e.action} by {safe(e.actor)}: {safe(e.changes)}" + (f" ({safe(e.note)})" if e.note else ""))
+        note = f" ({safe(e.note)})" if e.note else ""
+        echo(f"  {e.seq}. {e.on} {e.action} by {safe(e.actor)}: {safe(e.changes)}{note}")
 
 
 def stats_command(ctx: typer.Context, on: OnOption = None, as_json: JsonOption = False) -> None:

@@ -210,11 +210,11 @@ def scan(store: Store, snapshot: Mapping[str, str], tags: Mapping[str, frozenset
         baseline = BASELINE_KEY not in old
         changes = [] if baseline else diff(old, snapshot, tags, labels)
         for key, value in snapshot.items():
-            row = session.get(StateRow, key)
-            if row is None:
+            state = session.get(StateRow, key)
+            if state is None:
                 session.add(StateRow(key=key, value=value))
-            elif row.value != value:
-                row.value = value
+            elif state.value != value:
+                state.value = value
         if baseline:
             session.add(StateRow(key=BASELINE_KEY, value=on.isoformat()))
         ids: dict[str, int] = {}

@@ -140,7 +140,8 @@ def _subject(session: Session, kind: str, given: str, orgs: Sequence[Organisatio
     for org in orgs:
         if org.kind != OrgKind.DEPARTMENT and folded in {normalise_name(n) for n in (org.id, org.name, *org.aliases)}:
             return org.id
-    raise InputError(f"unknown company {given!r}", field="--company", expected="an organisation id from `pipecast orgs`")
+    raise InputError(f"unknown company {given!r}", field="--company",
+                     expected="an organisation id from `pipecast orgs`")
 
 
 # ------------------------------------------------------------------------------------------------ writing
@@ -252,12 +253,12 @@ def verify_cases(store: Store) -> list[str]:
                 return problems
             prev = ev.hash
             by_case.setdefault(ev.case_id, []).append(ev)
-        for row in session.scalars(select(SupportCaseRow).order_by(SupportCaseRow.id)):
-            state = _replay(by_case.get(row.id, []))
-            now = {k: v for k, v in _case(row).as_dict().items() if k in state}
+        for case_row in session.scalars(select(SupportCaseRow).order_by(SupportCaseRow.id)):
+            state = _replay(by_case.get(case_row.id, []))
+            now = {k: v for k, v in _case(case_row).as_dict().items() if k in state}
             if not state or now != state:
                 diff = sorted(k for k in state if now.get(k) != state[k]) or ["no events"]
-                problems.append(f"case {row.id}: stored state differs from its events ({', '.join(diff)})")
+                problems.append(f"case {case_row.id}: stored state differs from its events ({', '.join(diff)})")
         return problems
 
     return store._read(work)

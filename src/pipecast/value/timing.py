@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipecast.domain import PIPELINE_PHASES, Asset, Phase
+from pipecast.engines.timing import daily_masses
 from pipecast.rates import Duration, RateSet
 
 DAYS_PER_YEAR = 365.25
@@ -30,16 +31,6 @@ DEFAULT_HORIZON_DAYS = int(60 * DAYS_PER_YEAR)
 def discount_factors(rate: float, days: np.ndarray) -> np.ndarray:
     """(1 + rate) ** -(days / 365.25)."""
     return np.exp(-math.log1p(rate) * np.asarray(days, dtype=float) / DAYS_PER_YEAR)
-
-
-def later_phase_masses(duration: Duration, n_days: int) -> np.ndarray:
-    """P(duration rounds to day t), t = 0..n_days-1 (the engine's convention for later phases)."""
-    edges = np.arange(n_days, dtype=float) + 0.5
-    survival = duration.survival_days(edges)
-    masses = np.empty(n_days)
-    masses[0] = 1.0 - survival[0]
-    masses[1:] = survival[:-1] - survival[1:]
-    return masses
 
 
 def rest_of_phase_masses(duration: Duration, elapsed_days: int, n_days: int) -> np.ndarray:
@@ -185,7 +176,7 @@ def candidate_timeline(
     for row in rows[1:]:
         timing = EventTiming(probability, pmf)
         entries[row.phase] = timing
-        masses = later_phase_masses(row.duration, n)
+        masses = daily_masses(row.duration, n)
         spans.append(PhaseSpan(row.phase, timing, masses))
         probability *= row.p_success
         pmf = convolve(pmf, masses)

@@ -128,7 +128,8 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=False),
         sa.Column("last_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["digest_id"], ["alert_digests.id"], name="fk_alert_deliveries_digest_id_alert_digests"),
+        sa.ForeignKeyConstraint(["digest_id"], ["alert_digests.id"],
+                                name="fk_alert_deliveries_digest_id_alert_digests"),
         sa.PrimaryKeyConstraint("id", name="pk_alert_deliveries"),
     )
     op.create_index("ix_alert_deliveries_digest_id", "alert_deliveries", ["digest_id"])

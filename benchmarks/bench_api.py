@@ -1,11 +1,18 @@
-"""Loopback load test of the REST API: 50 concurrent clients against `pipecast serve`'s app under uvicorn.
+"""Loopback load test of the REST API: 50 concurrent users against `pipecast serve`'s app under uvicorn.
 
 A temporary store is loaded with the bundled Chongqing data and given a viewer with a token; `pipecast serve`
-(uvicorn) runs in its own process on 127.0.0.1 (a free port); 50 asyncio clients (httpx) each loop, for a bounded
+(uvicorn) runs in its own process on 127.0.0.1 (a free port); 50 asyncio users (httpx) each loop, for a bounded
 time, over a mix of reads (search by a Chinese name, a candidate page, the list sorted and paged) and a
 cached forecast (the same request as the first, answered from the forecast cache after one computation).
-Latency percentiles (p50, p99) per kind and the error count are reported. Never part of the test suite:
-`python -m benchmarks.bench_api [SECONDS]`.
+
+Two runs, both reported (p50 and p99 per kind, requests per second, errors):
+
+* **users**: each user waits a think time drawn uniformly from 0.5-1.5 s between its requests (as a locust
+  `between(0.5, 1.5)` user does; seeded), the users starting spread over the first second: 50 people at work.
+* **saturation**: the same 50 users with no think time: the most the server answers, and the queue it builds.
+
+Never part of the test suite: `python -m benchmarks.bench_api [USERS_SECONDS [SATURATION_SECONDS]]`
+(default 20 and 10); `python -m benchmarks` runs it too unless PIPECAST_BENCH_SKIP names `api`.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import asyncio
 import contextlib
 import io
 import json
+import random
 import socket
 import statistics
 import subprocess
@@ -25,7 +33,10 @@ from pathlib import Path
 from typing import Any
 
 CLIENTS = 50
-DEFAULT_SECONDS = 10.0
+DEFAULT_SECONDS = 20.0
+SATURATION_SECONDS = 10.0
+THINK = (0.5, 1.5)
+SEED = 20261201
 FORECAST = {"as_of": "2025-11-01", "years": "2025-2031", "target": "2027-2030:1-3"}
 REQUESTS: tuple[tuple[str, str, str, dict[str, Any] | None], ...] = (
     ("search", "GET", "/api/v1/candidates?q=%E8%B5%9B%E7%AB%8B%E5%A5%87", None),
@@ -80,7 +91,9 @@ def _server(db: str, port: int) -> Iterator[None]:
             process.kill()
 
 
-async def _load(base: str, token: str, seconds: float) -> tuple[dict[str, list[float]], int, int]:
+async def _load(base: str, token: str, seconds: float,
+                think: tuple[float, float] | None) -> tuple[dict[str, list[float]], int, int, float]:
+    """(latencies per kind, errors, requests, seconds elapsed) of CLIENTS users for `seconds`."""
     import httpx
 
     latencies: dict[str, list[float]] = {name: [] for name, *_ in REQUESTS}
@@ -91,10 +104,14 @@ async def _load(base: str, token: str, seconds: float) -> tuple[dict[str, list[f
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as client:
         warm = await client.post("/api/v1/forecasts", json=FORECAST)  # fills the forecast cache
         warm.raise_for_status()
-        deadline = time.perf_counter() + seconds
+        began = time.perf_counter()
+        deadline = began + seconds
 
         async def worker(offset: int) -> None:
             nonlocal errors, done
+            rng = random.Random(SEED + offset)
+            if think is not None:
+                await asyncio.sleep(rng.uniform(0, 1))  # users arrive over the first second
             i = offset
             while time.perf_counter() < deadline:
                 name, method, url, body = REQUESTS[i % len(REQUESTS)]
@@ -108,9 +125,12 @@ async def _load(base: str, token: str, seconds: float) -> tuple[dict[str, list[f
                 latencies[name].append(time.perf_counter() - start)
                 done += 1
                 errors += 0 if ok else 1
+                if think is not None:
+                    await asyncio.sleep(rng.uniform(*think))
 
         await asyncio.gather(*(worker(n) for n in range(CLIENTS)))
-    return latencies, errors, done
+        elapsed = time.perf_counter() - began
+    return latencies, errors, done, elapsed
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -120,25 +140,40 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(seconds: float = DEFAULT_SECONDS) -> list[dict[str, Any]]:
-    with tempfile.TemporaryDirectory(prefix="pipecast-bench-api-") as tmp:
-        db, token = _prepare(Path(tmp))
-        port = _free_port()
-        with _server(db, port):
-            latencies, errors, done = asyncio.run(_load(f"http://127.0.0.1:{port}", token, seconds))
+def _rows(label: str, latencies: dict[str, list[float]], errors: int, done: int,
+          elapsed: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for name, values in latencies.items():
-        rows.append({"name": f"api {name}: p50 ({CLIENTS} clients)", "value": _percentile(values, 0.5) * 1000,
+        rows.append({"name": f"api {label} {name}: p50", "value": _percentile(values, 0.5) * 1000,
                      "unit": "ms", "ratio": None, "baseline": f"{len(values)} requests"})
-        rows.append({"name": f"api {name}: p99 ({CLIENTS} clients)", "value": _percentile(values, 0.99) * 1000,
+        rows.append({"name": f"api {label} {name}: p99", "value": _percentile(values, 0.99) * 1000,
                      "unit": "ms", "ratio": None, "baseline": ""})
     every = [v for values in latencies.values() for v in values]
-    rows.append({"name": "api all: requests per second", "value": done / seconds, "unit": "req/s", "ratio": None,
-                 "baseline": f"mean {statistics.fmean(every) * 1000:.1f} ms" if every else ""})
-    rows.append({"name": "api all: errors", "value": float(errors), "unit": "responses", "ratio": None,
+    rows.append({"name": f"api {label} all: p50 / p99", "value": _percentile(every, 0.5) * 1000, "unit": "ms",
+                 "ratio": None, "baseline": f"p99 {_percentile(every, 0.99) * 1000:.1f} ms"})
+    rows.append({"name": f"api {label} all: requests per second", "value": done / elapsed, "unit": "req/s",
+                 "ratio": None, "baseline": f"mean {statistics.fmean(every) * 1000:.1f} ms" if every else ""})
+    rows.append({"name": f"api {label} all: errors", "value": float(errors), "unit": "responses", "ratio": None,
                  "baseline": f"of {done}"})
     return rows
 
 
-if __name__ == "__main__":  # python -m benchmarks.bench_api [SECONDS]
-    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_SECONDS), indent=2))
+def run(seconds: float = DEFAULT_SECONDS, saturation_seconds: float = SATURATION_SECONDS) -> list[dict[str, Any]]:
+    """The users run (think time) for `seconds`, then the saturation run for `saturation_seconds` (0: none)."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="pipecast-bench-api-") as tmp:
+        db, token = _prepare(Path(tmp))
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        with _server(db, port):
+            users = f"{CLIENTS} users, think {THINK[0]:g}-{THINK[1]:g} s"
+            rows += _rows(f"[{users}]", *asyncio.run(_load(base, token, seconds, THINK)))
+            if saturation_seconds > 0:
+                rows += _rows(f"[{CLIENTS} users, no think]",
+                              *asyncio.run(_load(base, token, saturation_seconds, None)))
+    return rows
+
+
+if __name__ == "__main__":  # python -m benchmarks.bench_api [USERS_SECONDS [SATURATION_SECONDS]]
+    args = [float(a) for a in sys.argv[1:3]]
+    print(json.dumps(run(*args), indent=2))

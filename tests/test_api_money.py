@@ -131,3 +131,18 @@ def test_funding_writes_check_the_recipient_and_the_input(api: Api) -> None:
     assert created.status_code == 201, created.text
     loans = everything(api, "funding", kind="loan")
     assert [(f["key"], f["rate"], f["term_months"]) for f in loans] == [("genrix-loan-2025", 0.035, 36)]
+
+
+def test_audit_rows_do_not_change_the_data_version_but_a_deal_does(api: Api) -> None:
+    """Audit rows are chained too, yet a login or a refusal must leave cached forecasts and views valid."""
+    from pipecast.api.datacache import data_version
+
+    with Store.open(api.db) as store:
+        before = data_version(store)
+        refused = api.client.post(f"{V1}/deals", json=deal_body("genrix-version-1"), headers=api.auth("other"))
+        assert refused.status_code == 403
+        assert data_version(store) == before
+        assert store.verify().rows["audit_log"] == 1
+        created = api.client.post(f"{V1}/deals", json=deal_body("genrix-version-1"), headers=api.auth("owner"))
+        assert created.status_code == 201
+        assert data_version(store) != before

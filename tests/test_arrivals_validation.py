@@ -200,3 +200,52 @@ def test_fda_row_is_what_the_backtest_computes() -> None:
     assert int(row["held_80"]) == scores["bundled_independent"]["coverage"]["80%"]["hits"]
     assert int(row["scored"]) == scores["bundled_independent"]["coverage"]["80%"]["years"]
     assert float(row["baseline_log_score"]) == pytest.approx(scores["negative_binomial"]["mean_log_score"], abs=5e-4)
+
+
+CHINA_REGISTRY = SHARED_DATA / "china_ctr_registry_2013_2018" / "chinadrugtrials_ctr_2013_2018.csv"
+CHINA_COUNTS = SHARED_DATA / "china_pos" / "china_pos_facts.csv"
+
+
+@pytest.mark.shared_data
+def test_china_rows_are_what_the_backtest_computes() -> None:
+    if not (CHINA_REGISTRY.exists() and CHINA_COUNTS.exists()):
+        pytest.skip(f"shared data not found: {CHINA_REGISTRY}")
+    from pipecast.backtest.china import ChinaSettings
+    from pipecast.backtest.china_run import run_china
+    from pipecast.loading.china import load_approval_counts, load_registrations
+
+    registrations, end = load_registrations(CHINA_REGISTRY, today=dt.date(2026, 12, 1))
+    names = ("global", "china", "china_calibrated")
+    result = run_china(registrations, load_approval_counts(CHINA_COUNTS), dt.date(2018, 12, 31),
+                       list(range(2019, 2026)), {n: bundled_rate_set(n) for n in names}, ChinaSettings(),
+                       registry_end=end, seed=0)
+    for name in names:
+        row, scores = _row(name, "china"), result["scores"][name]
+        assert float(row["mean_log_score"]) == pytest.approx(scores["mean_log_score"], abs=5e-4)
+        assert int(row["held_80"]) == scores["coverage"]["80%"]["hits"]
+        assert int(row["scored"]) == scores["coverage"]["80%"]["years"]
+        assert float(row["baseline_log_score"]) == pytest.approx(
+            result["scores"]["poisson_last_year"]["mean_log_score"], abs=5e-4)
+
+
+def test_report_says_how_the_rate_set_scored_and_shows_arrivals_apart(store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    code, output = invoke("--db", str(store), "report", "--as-of", "2026-07-01", "--years", "2026-2030",
+                          "--target", "2027-2030:1-3", "--rates", "global", "--out", str(out))
+    assert code == 0, output
+    page = out.read_text(encoding="utf-8")
+    assert "80% intervals held 1 of 10 years" in page
+    assert "from candidates not yet known" in page
+    off = tmp_path / "off.html"
+    code, output = invoke("--db", str(store), "report", "--as-of", "2026-07-01", "--years", "2026-2030",
+                          "--target", "2027-2030:1-3", "--rates", "global", "--no-arrivals", "--out", str(off))
+    assert code == 0, output
+    assert "from candidates not yet known" not in off.read_text(encoding="utf-8")
+    user = tmp_path / "mine.csv"
+    user.write_text((ROOT / "src" / "pipecast" / "rates" / "data" / "global.csv").read_text(encoding="utf-8"),
+                    encoding="utf-8")
+    mine = tmp_path / "mine.html"
+    code, output = invoke("--db", str(store), "report", "--as-of", "2026-07-01", "--years", "2026-2030",
+                          "--target", "2027-2030:1-3", "--rates", str(user), "--out", str(mine))
+    assert code == 0, output
+    assert NOT_VALIDATED in mine.read_text(encoding="utf-8")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
+from pipecast import clock
 from pipecast.errors import InputError
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ def deliver_pending(store: Store, server: SmtpServer, now: dt.datetime | None = 
     sent = failed = 0
     errors: list[str] = []
     for item in alerts.pending(store):
-        at = now or dt.datetime.now(dt.UTC)
+        at = now or clock.now()
         try:
             send(server, item.address, item.subject, item.body)
         except (OSError, smtplib.SMTPException) as exc:

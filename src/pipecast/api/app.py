@@ -106,6 +106,7 @@ def _mount_dashboard(app: FastAPI) -> None:
             return
         raise
     app.include_router(pages.router)
+    app.include_router(importlib.import_module("pipecast.web.cases").router)  # issue 12: /cases
     mount = getattr(pages, "mount_static", None)
     if callable(mount):
         mount(app)

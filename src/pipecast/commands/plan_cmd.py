@@ -122,12 +122,18 @@ def plan_command(
             raise InputError(f"no target of the plan lies in region {region!r}", field="--region",
                              expected="a region that holds a target, e.g. chongqing")
     statuses = evaluate(goals, entered, candidates, rate_set, when)
+    from pipecast.loading.post_approval import load_post_approval
+    from pipecast.plan.post_approval import summarise
+
+    after = summarise(candidates, load_post_approval(assets if assets is not None and assets.is_dir() else None), when)
     if json_output:
         echo_json({"as_of": when, "rate_set": rate_set.name, "region": region,
                    "candidates": sum(a.count for a in candidates), "on_track_threshold": _threshold(),
-                   "targets": [s.as_dict() for s in statuses]})
+                   "targets": [s.as_dict() for s in statuses], "post_approval": after})
         return
     _print_plan(statuses, when, rate_set.name)
+    console.print(f"after approval: {after['approved']} approved, {after['nrdl_listed']} listed in the NRDL, "
+         f"{after['with_provinces']} with a published province count, {after['with_patients']} with patients reached")
 
 
 def _threshold() -> float:

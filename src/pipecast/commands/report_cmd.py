@@ -36,6 +36,10 @@ def report(
     value: Annotated[bool, typer.Option("--value", help="Add a Value section: deals' risk-adjusted value against "
                                         "their headline, pipeline rNPV, the 2025 Chongqing measures' cost per "
                                         "expected approval, and a tornado of the rNPV's sensitivity.")] = False,
+    arrivals: Annotated[bool | None, typer.Option(
+        "--arrivals/--no-arrivals", show_default=False,
+        help="Add approvals from candidates not yet known, shown apart. Default: on for the store, off for "
+        "--assets.")] = None,
 ) -> None:
     """Write an HTML report that opens offline: target probability, fan chart, distributions, candidates,
     pipeline funnel and every assumption. The forecast years are extended to cover every year of the target.
@@ -53,7 +57,7 @@ def report(
     goal = resolve_target(target if target is not None else from_env("report_target"))
     assert goal is not None
     result = run_forecast(str(assets) if assets else None, rates=rates, as_of=as_of, years=years, target=goal,
-                          db=context_db(ctx))
+                          db=context_db(ctx), arrivals=arrivals)
     summary = None
     if value:  # the Value section (pipecast.report.value_section), with the store's recorded deals if any
         from pipecast.report.value_section import compute_value_summary, recorded_deals

@@ -372,8 +372,11 @@ def assets_show_command(
     with open_store(ctx) as store:
         asset = store.asset(id_or_alias)
         records = store.history(asset.id)
+    from pipecast.loading.post_approval import fact_line, facts_of  # life after approval (issue 12)
+
+    after = facts_of(asset.id)
     if as_json:
-        data = asset_dict(asset)
+        data = asset_dict(asset) | {"post_approval": [f.as_dict() for f in after]}
         data["records"] = [
             event_dict(r.event) | {"id": r.id, "recorded_at": r.recorded_at.isoformat(), "import_batch": r.batch_id,
                                    "import_file": r.batch_file, "stored_under": r.stored_asset_id or asset.id}
@@ -382,6 +385,8 @@ def assets_show_command(
         echo_json(data)
         return
     console.print(f"{asset.id}  {asset.name}", style="bold")
+    for fact in after:
+        console.print(f"  {fact_line(fact)}")
     details = [
         ("sponsor", asset.sponsor), ("modality", asset.modality), ("therapeutic area", asset.therapeutic_area),
         ("indication", asset.indication), ("target", asset.target), ("NMPA class", asset.nmpa_class),

@@ -230,13 +230,13 @@ def scan(store: Store, snapshot: Mapping[str, str], tags: Mapping[str, frozenset
             recipient = session.get(RecipientRow, user)
             language = recipient.language if recipient else "en"
             subject, body = digest(user, mine, language, on)
-            row = DigestRow(user_name=user, language=language, subject=subject, body=body,
-                            change_ids=json.dumps([ids[c.key] for c in mine]))
-            session.add(row)
+            entry = DigestRow(user_name=user, language=language, subject=subject, body=body,
+                              change_ids=json.dumps([ids[c.key] for c in mine]))
+            session.add(entry)
             session.flush()
             if recipient is not None and recipient.email:
-                session.add(DeliveryRow(digest_id=row.id, address=recipient.email))
-            made.append(Digest(row.id, user, language, subject, body, row.created_at))
+                session.add(DeliveryRow(digest_id=entry.id, address=recipient.email))
+            made.append(Digest(entry.id, user, language, subject, body, entry.created_at))
         return changes, made
 
     return store._write(work)

@@ -340,6 +340,3 @@ for _model in (PhaseEventRow, FactRow, ResolutionActionRow, AssetRedirectRow, Ev
                AuditRow):
     event.listen(_model, "before_update", _refuse("update"))
     event.listen(_model, "before_delete", _refuse("delete"))
-
-# Tables defined beside the code that uses them (migration 0007), registered on `Base.metadata` here.
-from pipecast.store import alerts as _alerts, cases as _cases  # noqa: E402, F401

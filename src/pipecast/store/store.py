@@ -30,6 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipecast import clock
 from pipecast.domain import Asset, Organisation, Phase, Portfolio
 from pipecast.errors import InputError, PipecastError, StoreError
+from pipecast.store import alerts as _alerts  # noqa: F401  (registers migration 0007's tables on Base.metadata)
+from pipecast.store import cases as _cases  # noqa: F401
 from pipecast.store import chain, resolution, schema, upserts, views
 from pipecast.store.facts import load_facts, parse_fact_date
 from pipecast.store.records import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from pipecast.api.auditing import record_in
 from pipecast.api.deps import AdminDep, StateDep
@@ -100,7 +100,8 @@ def list_tokens(state: StateDep, who: AdminDep, name: str) -> TokenInfoPage:
 
 @router.delete("/{name}/tokens/{token_id}", response_model=TokenInfoPublic,
                summary="Revoke one token; the user's other tokens and sessions stay (admin)")
-def revoke_token(request: Request, state: StateDep, who: AdminDep, name: str, token_id: int) -> TokenInfoPublic:
+def revoke_token(request: Request, state: StateDep, who: AdminDep, name: str,
+                 token_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> TokenInfoPublic:
     with session_scope(state.store, write=True) as session:
         user = users.get_user(session=session, name=name)
         if user is None:

@@ -141,3 +141,19 @@ def test_candidate_page_shows_life_after_approval(tab: Any, site: dict[str, Any]
     tab.screenshot(path=str(site["shots"] / "candidate-after-approval-en.png"), full_page=True)
     tab.goto(site["base"] + "/candidates/precision-pcar19b?lang=zh")
     assert "尚无医保目录" in tab.inner_text("#post-approval")
+
+
+def test_case_pages_have_both_languages() -> None:
+    import re
+
+    from pipecast.web.cases import CASE_STRINGS
+    from pipecast.web.i18n import strings
+
+    assert set(CASE_STRINGS["en"]) == set(CASE_STRINGS["zh"])
+    folder = Path(__file__).resolve().parents[1] / "src" / "pipecast" / "web" / "templates"
+    used: set[str] = set()
+    for name in ("cases.html", "post_approval.html"):
+        used |= set(re.findall(r"\bw\.([a-z_0-9]+)", (folder / name).read_text(encoding="utf-8")))
+    assert used
+    for lang in ("en", "zh"):
+        assert not used - set(strings(lang) | CASE_STRINGS[lang]), lang

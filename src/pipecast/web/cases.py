@@ -138,5 +138,5 @@ def cases_page(request: Request, user: CurrentUserOrNone, state: StateDep, depar
     names = {d.id: d.aliases[0] if lang == "zh" and d.aliases else d.name for d in depts}
     stats = [s for s in department_stats(shown, today) if not department or s.department == department]
     return page(request, "cases.html", title_key="h_cases", active="/cases", user=user, csrf=csrf_token(request),
-                title=t["h_cases"], t=t, rows=rows, stats=stats, departments=depts, names=names,
+                title=t["h_cases"], w=t, rows=rows, stats=stats, departments=depts, names=names,
                 department=department, as_of=today, overdue=sum(1 for r in rows if r["late"]))

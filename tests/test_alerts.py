@@ -246,3 +246,17 @@ def test_send_without_server_is_one_line(db: str, monkeypatch: pytest.MonkeyPatc
     bad = invoke(db, "alerts", "watch", "nobody", "candidate", "genrix-gr1802")
     assert bad.exit_code == 2
     assert "unknown user 'nobody'" in bad.stderr
+
+
+def test_snapshot_verdicts_match_the_plan_command(db: str) -> None:
+    """The risk keys a scan compares are the verdicts `pipecast plan --json` gives (a second path)."""
+    from pipecast.commands.alerts_cmd import registry_snapshot
+
+    with Store.open(db) as store:
+        snapshot, tags, _ = registry_snapshot(store, dt.date(2026, 12, 1))
+    plan = json.loads(invoke(db, "plan", "--as-of", TODAY, "--json").stdout)["targets"]
+    verdicts = {f"risk:{t['id']}": t["verdict"] for t in plan}
+    assert {k: v for k, v in snapshot.items() if k.startswith("risk:")} == verdicts
+    assert snapshot["phase:genrix-gr1802"] == "filed"
+    assert ("company", "org:genrix") in tags["phase:genrix-gr1802"]
+    assert ("region", "chongqing") in tags["phase:genrix-gr1802"]

@@ -192,3 +192,21 @@ def test_cli_add_move_list_stats(db: Path) -> None:
     assert shown["money_rmb_m"] == 3000
     assert len(shown["events"]) == 3
     assert invoke(cli, "cases", "verify").exit_code == 0
+
+
+@pytest.mark.postgres
+def test_cases_on_postgresql(postgres_db_url: str) -> None:
+    """The same workflow, chain and triggers on PostgreSQL (migration 0007 there)."""
+    import sqlalchemy as sa
+
+    with Store.open(postgres_db_url) as store:
+        store.import_data(organisations=[Organisation("cq-nmpa", "Chongqing MPA", OrgKind.DEPARTMENT),
+                                         Organisation("org:genrix", "Genrix")])
+        case = add_case(store, Case(0, "Loan", "financing", "company", "Genrix", ("cq-nmpa",), D(2025, 1, 1)),
+                        actor="li")
+        move_case(store, case.id, "in_progress", D(2025, 1, 2), actor="li")
+        with pytest.raises(InputError, match="skips the workflow"):
+            move_case(store, case.id, "open", D(2025, 1, 3), actor="li")
+        assert verify_cases(store) == []
+        with pytest.raises(sa.exc.SQLAlchemyError, match="append-only"), store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE case_events SET note = 'x'"))

@@ -104,3 +104,24 @@ def test_alerts_endpoint_gives_own_digests(api: Api) -> None:
     mine = api.client.get(f"{V1}/alerts", headers=api.auth("viewer")).json()
     assert [d["subject"] for d in mine["items"]] == ["s1"]
     assert api.client.get(f"{V1}/alerts").status_code == 401
+
+
+def test_an_edit_through_the_api_reaches_the_watcher(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPECAST_TODAY", "2026-12-01")
+    added = api.client.post(f"{V1}/alerts/watches", json={"kind": "candidate", "target": "genrix-gr1802"},
+                            headers=api.auth("viewer"))
+    assert added.status_code == 201
+    assert added.json()["items"] == [{"kind": "candidate", "target": "genrix-gr1802"}]
+    assert api.client.post(f"{V1}/alerts/scan", headers=api.auth("viewer")).status_code == 403
+    scan = {"targets": "false"}
+    assert api.client.post(f"{V1}/alerts/scan", params=scan, headers=api.auth("admin")).json() == {
+        "changes": 0, "digests": 0}  # the baseline
+    event = {"phase": "approved", "date": "2026-11-30", "source_title": "NMPA approval (test)"}
+    posted = api.client.post(f"{V1}/candidates/genrix-gr1802/events", json=event, headers=api.auth("owner"))
+    assert posted.status_code in (200, 201), posted.text
+    assert api.client.post(f"{V1}/alerts/scan", params=scan, headers=api.auth("admin")).json() == {
+        "changes": 1, "digests": 1}
+    mine = api.client.get(f"{V1}/alerts", headers=api.auth("viewer")).json()["items"]
+    assert len(mine) == 1
+    assert "filed -> approved" in mine[0]["body"]
+    assert api.client.get(f"{V1}/alerts", headers=api.auth("owner")).json()["total"] == 0  # watches nothing

@@ -63,6 +63,7 @@ def api_router() -> APIRouter:
     for module in (health, candidates, forecasts, scenarios, organisations, rate_sets, imports, audit, users):
         router.include_router(module.router)
     router.include_router(money.router)
+    router.include_router(importlib.import_module("pipecast.api.routers.value").router)  # issue 11: rNPV
     router.include_router(auth.api_router)
     router.include_router(importlib.import_module("pipecast.api.routers.cases").router)  # issue 12: cases, alerts
     return router
@@ -107,6 +108,7 @@ def _mount_dashboard(app: FastAPI) -> None:
         raise
     app.include_router(pages.router)
     app.include_router(importlib.import_module("pipecast.web.cases").router)  # issue 12: /cases
+    app.include_router(importlib.import_module("pipecast.web.plan").router)  # issue 12: /plan, /regions
     mount = getattr(pages, "mount_static", None)
     if callable(mount):
         mount(app)

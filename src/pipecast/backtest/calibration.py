@@ -12,21 +12,28 @@ still open at the as-of date are right-censored.
   a duration D whatever its outcome, and p decides whether it leads on (see engines.timing), so
   every ended spell is an event (advanced or failed) and every open spell is censored at its
   elapsed time. Leaving the open spells out would bias durations short (recent long spells missing).
-  An approximate 95% interval of the median comes from the observed information.
-Phases without data keep the prior row. Survival fitting is done here with scipy rather than
-lifelines: lifelines 0.30.3 requires pandas < 3, which conflicts with the project's pinned pandas.
+  The fit is lifelines' `LogNormalFitter` (right-censored maximum likelihood; imported only when a
+  fit runs); its 95% interval of the median comes from lifelines' variance matrix. `censored_lognormal`
+  is an independent numpy/scipy implementation of the same likelihood, kept as the tests' check.
+Phases without data keep the prior row.
+
+Phase spells from a store's histories (`transitions_from_assets`): each candidate's history as known at
+the as-of date; every event in a pipeline phase opens a spell of that phase, and the next event that
+is a later phase (or approval) ends it as advanced, a discontinuation ends it as failed; a spell with
+no later event (or a suspension) is open. Repeated events of the same phase continue the spell; an
+event of an earlier phase is ignored. A cohort counts as `count` spells.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from pipecast.domain import PIPELINE_PHASES, Phase
+from pipecast.domain import PIPELINE_PHASES, Asset, Phase
 from pipecast.errors import InputError
 from pipecast.rates import Duration, RateRow, RateSet
 
@@ -77,7 +84,7 @@ def beta_binomial_posterior(
 
 
 def censored_lognormal(
-    days: Sequence[float], event: Sequence[bool]
+    days: Sequence[float] | np.ndarray, event: Sequence[bool] | np.ndarray
 ) -> tuple[float, float, tuple[float, float]]:
     """(mu, sigma, 95% interval of mu) of a lognormal fitted to durations in days, right-censored where not event."""
     from scipy import optimize, special
@@ -119,6 +126,60 @@ def censored_lognormal(
     return mu, sigma, (mu - Z975 * se, mu + Z975 * se)
 
 
+def lifelines_lognormal(
+    days: Sequence[float] | np.ndarray, event: Sequence[bool] | np.ndarray
+) -> tuple[float, float, tuple[float, float]]:
+    """(mu, sigma, 95% interval of mu): lifelines' right-censored LogNormalFitter on durations in days."""
+    import warnings
+
+    from lifelines import LogNormalFitter
+
+    t = np.maximum(np.asarray(days, dtype=float), 0.5)
+    e = np.asarray(event, dtype=bool)
+    if not e.any():
+        raise InputError("no ended spell to fit a duration to", field="history",
+                         expected="at least one phase spell that ended (a later phase or a stop)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitter = LogNormalFitter().fit(t, event_observed=e)
+    mu, sigma = float(fitter.mu_), float(fitter.sigma_)
+    variance = float(fitter.variance_matrix_.loc["mu_", "mu_"])
+    se = math.sqrt(variance) if variance > 0 and math.isfinite(variance) else math.inf
+    return mu, sigma, (mu - Z975 * se, mu + Z975 * se)
+
+
+def _spells_of(asset: Asset) -> list[Transition]:
+    """The phase spells of one candidate's (already cut) history."""
+    out: list[Transition] = []
+    current: tuple[Phase, dt.date] | None = None
+    for event in asset.history:
+        phase = event.phase
+        if current is None:
+            if phase.is_active:
+                current = (phase, event.date)
+            continue
+        if phase is Phase.DISCONTINUED:
+            out.append(Transition(current[0], current[1], event.date, False))
+            current = None
+        elif phase.order > current[0].order and (phase.is_active or phase is Phase.APPROVED):
+            out.append(Transition(current[0], current[1], event.date, True))
+            current = (phase, event.date) if phase.is_active else None
+    if current is not None:
+        out.append(Transition(current[0], current[1]))
+    return out
+
+
+def transitions_from_assets(assets: Iterable[Asset], as_of: dt.date) -> list[Transition]:
+    """Phase spells of every candidate as known at `as_of` (events dated and recorded by then)."""
+    out: list[Transition] = []
+    for asset in assets:
+        known = asset.as_of(as_of)
+        if known is None:
+            continue
+        out.extend(_spells_of(known) * known.count)
+    return out
+
+
 def calibrate(
     transitions: Sequence[Transition],
     prior: RateSet,
@@ -142,7 +203,7 @@ def calibrate(
         if done:
             days = [((t.ended or as_of) - t.entered).days for t in done]
             days += [(as_of - t.entered).days for t in open_spells]
-            mu, sigma, (lo, hi) = censored_lognormal(days, [True] * len(done) + [False] * len(open_spells))
+            mu, sigma, (lo, hi) = lifelines_lognormal(days, [True] * len(done) + [False] * len(open_spells))
             median = math.exp(mu) / DAYS_PER_MONTH
             duration = Duration(median, math.exp(mu + Z90 * sigma) / DAYS_PER_MONTH)
             median_interval = (math.exp(lo) / DAYS_PER_MONTH, math.exp(hi) / DAYS_PER_MONTH)

@@ -112,7 +112,7 @@ def add_command(
 
 def move_command(
     ctx: typer.Context,
-    case_id: Annotated[int, typer.Argument(help="The case id.", show_default=False)],
+    case_id: Annotated[int, typer.Argument(help="The case id.", show_default=False, min=1, max=2**62)],
     status: Annotated[str, typer.Argument(help="in_progress, blocked or resolved.", show_default=False)],
     on: OnOption = None,
     actor: ActorOption = "",
@@ -160,7 +160,7 @@ def list_command(ctx: typer.Context, department: DeptOption = None, on: OnOption
         echo(_row(case, today))
 
 
-def show_command(ctx: typer.Context, case_id: Annotated[int, typer.Argument(show_default=False)],
+def show_command(ctx: typer.Context, case_id: Annotated[int, typer.Argument(show_default=False, min=1, max=2**62)],
                  as_json: JsonOption = False) -> None:
     """One case and every change recorded for it."""
     from pipecast.store.cases import get_case

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +14,7 @@ from pipecast.commands.common import console, echo_json, parse_date_option, safe
 from pipecast.errors import InputError
 
 if TYPE_CHECKING:
-    from pipecast.backtest.calibration import Transition
+    from pipecast.backtest.calibration import CalibratedPhase, Transition
 
 rates_app = typer.Typer(name="rates", help="Rate sets: fit them from observed history.", no_args_is_help=True)
 
@@ -72,10 +73,44 @@ def load_transitions(path: Path) -> list[Transition]:
     return out
 
 
+def _store_transitions(ctx: typer.Context, when: dt.date) -> tuple[list[Transition], str]:
+    """Phase spells from the store's histories as known at `when`, and a label for provenance."""
+    from pipecast.backtest.calibration import transitions_from_assets
+    from pipecast.commands.common import context_db, open_store
+
+    with open_store(ctx, preview=True) as store:
+        assets = store.assets(as_of=when)
+        label = store.engine.url.render_as_string(hide_password=True) if store.dialect != "sqlite" else (
+            Path(str(store.engine.url.database or "memory")).name)
+    if not assets:
+        raise InputError(f"the store has no phase history known on {when}", file=context_db(ctx) or "default store",
+                         field="--db", expected="a store with candidates (pipecast import ...) or a TRANSITIONS.csv")
+    return transitions_from_assets(assets, when), f"store {label}"
+
+
+def write_rate_file(out: Path, rows: Sequence[CalibratedPhase]) -> None:
+    """The calibrated rows as a rate file (mixture rows give mix_weights, mix_medians, mix_p90s)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["phase", "p_success", "median_months", "p90_months", "source", "note",
+                         "mix_weights", "mix_medians", "mix_p90s"])
+        for r in rows:
+            duration = r.row.duration
+            parts = duration.components
+            mix = [";".join(f"{v:.6g}" for v in values) for values in (
+                [w for w, _ in parts], [c.median_months for _, c in parts], [c.p90_months for _, c in parts])]
+            writer.writerow([r.phase.value, f"{r.row.p_success:.4f}", f"{duration.median_months:.2f}",
+                             f"{duration.p90_months:.2f}", r.row.source, r.row.note, *mix])
+
+
 def calibrate_command(
-    transitions: Annotated[Path, typer.Argument(help="TRANSITIONS.csv: phase,entered,ended,outcome.")],
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", "-o", help="Rate file to write (CSV).")],
     as_of: Annotated[str, typer.Option("--as-of", help="Use only what was known on this date, e.g. 2024-12-31.")],
+    transitions: Annotated[Path | None, typer.Argument(
+        help="TRANSITIONS.csv: phase,entered,ended,outcome. Without it: the store's phase histories (--db).",
+        show_default=False)] = None,
     prior: Annotated[str, typer.Option("--prior", help="Bundled rate set used as prior: global or china.")] = "global",
     prior_strength: Annotated[
         float, typer.Option("--prior-strength", min=0.01, help="Pseudo-observations the prior counts as.")
@@ -83,8 +118,10 @@ def calibrate_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")] = False,
 ) -> None:
     """Fit success probabilities (beta-binomial, prior shown) and durations (lognormal, right-censored) from
-    observed phase spells, and write a rate file with provenance in every row.
+    observed phase spells (a TRANSITIONS.csv, or the store's histories as known at --as-of: candidates
+    still in a phase censored, discontinued ones failures), and write a rate file with provenance.
 
+    Example: pipecast rates calibrate --db pipecast.sqlite --as-of 2024-12-31 --prior china --out RATES.csv
     Example: pipecast rates calibrate TRANSITIONS.csv --as-of 2024-12-31 --prior global --out RATES.csv
     """
     from pipecast.backtest.calibration import calibrate
@@ -94,16 +131,15 @@ def calibrate_command(
     assert when is not None
     if out.exists() and out.is_dir():
         raise InputError("is a folder", file=str(out), field="--out", expected="a file name such as RATES.csv")
-    spells = load_transitions(transitions)
-    source = f"pipecast rates calibrate {transitions.name} as of {when} ({len(spells)} spells)"
-    rows = calibrate(spells, bundled_rate_set(prior), when, prior_strength, source=source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["phase", "p_success", "median_months", "p90_months", "source", "note"])
-        for r in rows:
-            writer.writerow([r.phase.value, f"{r.row.p_success:.4f}", f"{r.row.duration.median_months:.2f}",
-                             f"{r.row.duration.p90_months:.2f}", r.row.source, r.row.note])
+    prior_set = bundled_rate_set(prior)
+    if transitions is not None:
+        spells = load_transitions(transitions)
+        label = transitions.name
+    else:
+        spells, label = _store_transitions(ctx, when)
+    source = f"pipecast rates calibrate {label} as of {when} ({len(spells)} spells)"
+    rows = calibrate(spells, prior_set, when, prior_strength, source=source)
+    write_rate_file(out, rows)
     if json_output:
         echo_json([{"phase": r.phase.value, "p_success": r.row.p_success, "p_interval": list(r.p_interval),
                     "median_months": r.row.duration.median_months, "p90_months": r.row.duration.p90_months,

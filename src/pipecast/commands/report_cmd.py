@@ -40,6 +40,9 @@ def report(
         "--arrivals/--no-arrivals", show_default=False,
         help="Add approvals from candidates not yet known, shown apart. Default: on for the store, off for "
         "--assets.")] = None,
+    plan: Annotated[bool, typer.Option("--plan", help="Add a Plan section: each target of the bundled plan with "
+                                       "its verdict (as `pipecast plan`) and the hubs side by side (as "
+                                       "`pipecast compare-regions`).")] = False,
 ) -> None:
     """Write an HTML report that opens offline: target probability, fan chart, distributions, candidates,
     pipeline funnel and every assumption. The forecast years are extended to cover every year of the target.
@@ -63,7 +66,14 @@ def report(
         from pipecast.report.value_section import compute_value_summary, recorded_deals
 
         summary = compute_value_summary(result, stored_deals=recorded_deals(context_db(ctx), assets is None))
-    written = write_report(out, result, goal, title=title, lang=language, value=summary)
+    plan_summary = None
+    if plan:  # the Plan section (pipecast.report.plan_section), on the same candidates, rate set and date
+        from pipecast.facade import load_inputs
+        from pipecast.report.plan_section import compute_plan
+
+        chosen = load_inputs(str(assets) if assets else None, context_db(ctx), result.as_of).assets
+        plan_summary = compute_plan(chosen, result.rate_set, result.as_of)
+    written = write_report(out, result, goal, title=title, lang=language, value=summary, plan=plan_summary)
     echo(str(written))
     for line in result.warnings:
         echo(f"warning: {line}", err=True)

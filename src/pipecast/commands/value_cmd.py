@@ -29,6 +29,17 @@ EconomicsOpt = Annotated[
 CurrencyOpt = Annotated[str, typer.Option("--currency", help="Currency of the values: USD or CNY (millions).")]
 PathsOpt = Annotated[int | None, typer.Option("--paths", min=100, show_default=False,
                                               help="Monte Carlo paths for P10/P50/P90 (default: setting `paths`).")]
+RhoOpt = Annotated[
+    list[str] | None,
+    typer.Option("--rho", help="Monte Carlo: the forecast's copula correlation of success within a group, e.g. "
+                 "sponsor=0.2 (repeatable; sponsor, therapeutic_area, modality, target, all)."),
+]
+ReviewSigmaOpt = Annotated[
+    float | None,
+    typer.Option("--review-sigma", min=0.0, max=5.0, show_default=False,
+                 help="Monte Carlo: log sd of a per-path multiplier of the filed stage's duration (the "
+                 "forecast's review shock; default with --rho: the rate set's factor_sigma)."),
+]
 SeedOpt = Annotated[int | None, typer.Option("--seed", show_default=False, help="Monte Carlo seed: the same seed gives "
                                              "the same numbers (default: setting `seed`).")]
 
@@ -39,35 +50,6 @@ def _assets(ctx: typer.Context, assets: Path | None, when: dt.date) -> list[Any]
 
     chosen = load_portfolio_assets(str(assets) if assets else None, context_db(ctx), when)
     return list(Portfolio.of(chosen, when).assets)
-
-
-def _economics_for(table_path: Path | None, currency: str) -> Any:
-    from pipecast.errors import InputError
-    from pipecast.loading.economics import bundled_economics, load_economics
-    from pipecast.value.economics import CURRENCIES, normalise_currency
-
-    if normalise_currency(currency) not in CURRENCIES:
-        raise InputError(f"unknown currency {currency!r}", field="--currency", expected="USD or CNY (also RMB)")
-    table = load_economics(table_path) if table_path else bundled_economics()
-
-    def economics_for(asset: Any) -> Any:
-        return table.for_candidate(asset.therapeutic_area, asset.modality).converted(currency)
-
-    return economics_for
-
-
-def _find(assets: list[Any], candidate: str, origin: str, key: str, when: dt.date) -> Any:
-    from pipecast.errors import InputError
-
-    for asset in assets:
-        if asset.id == candidate:
-            return asset
-    known = ", ".join(a.id for a in assets[:8]) + (" ..." if len(assets) > 8 else "")
-    raise InputError(
-        f"key {key}: unknown candidate {candidate!r} (not known on {when})",
-        file=origin,
-        expected=f"the id of a candidate in the assets file or the store ({known})",
-    )
 
 
 def deal(
@@ -87,40 +69,30 @@ def deal(
 
     Example: pipecast value deal examples/deals/gr1803.yaml --as-of 2025-06-04 --json
     """
-    from pipecast.errors import InputError
     from pipecast.facade import resolve_as_of, resolve_rates
     from pipecast.loading.deals import bundled_deal_path, load_deal
-    from pipecast.value.deals import value_deal
-    from pipecast.value.economics import CURRENCIES, normalise_currency
+    from pipecast.valuation import deal_json
 
     with bundled_deal_path(str(deal_file)) as path:
         the_deal = load_deal(path)
-    if normalise_currency(the_deal.currency) not in CURRENCIES:
-        raise InputError(
-            f"key currency: no exchange rate for {the_deal.currency!r} to convert the default economics",
-            file=str(deal_file),
-            expected="USD or CNY (also RMB)",
-        )
     when = resolve_as_of(as_of)
-    asset = _find(_assets(ctx, assets, when), the_deal.candidate, str(deal_file), "candidate", when)
-    econ = _economics_for(economics, normalise_currency(the_deal.currency))(asset)
-    result = value_deal(the_deal, asset, resolve_rates(rates), econ, when)
+    out = deal_json(the_deal, str(deal_file), _assets(ctx, assets, when), resolve_rates(rates), economics, when)
     if json_output:
-        echo_json(result.as_dict())
+        echo_json(out)
         return
-    out = result.as_dict()
     echo(f"Deal {the_deal.candidate} -> {the_deal.licensee or '(licensee)'} signed {the_deal.date}, seen on {when}")
     echo(
         f"Headline {out['headline']:,.1f} {out['currency']} million; risk-adjusted to the licensor "
-        f"{result.licensor:,.1f}, to the licensee {result.licensee:,.1f} (asset rNPV {result.asset_rnpv:,.1f}; "
-        f"P(approval) {result.p_approval:.1%}; discount rate {result.discount_rate:.1%})"
+        f"{out['risk_adjusted']['licensor']:,.1f}, to the licensee {out['risk_adjusted']['licensee']:,.1f} "
+        f"(asset rNPV {out['asset_rnpv']:,.1f}; P(approval) {out['p_approval']:.1%}; "
+        f"discount rate {out['discount_rate']:.1%})"
     )
-    for p in result.payments:
-        amount = "" if p.amount is None else f"{p.amount:,.1f}"
-        state = "paid" if p.paid else f"p={p.probability:.1%}"
+    for p in out["payments"]:
+        amount = "" if p["amount"] is None else f"{p['amount']:,.1f}"
+        state = "paid" if p["paid"] else f"p={p['probability']:.1%}"
         echo(
-            f"  {p.kind:16} {p.event[:48]:48} {amount:>9} {state:>9} {p.expected_date or ''!s:>10} "
-            f"PV {p.present_value:,.2f}"
+            f"  {p['kind']:16} {p['event'][:48]:48} {amount:>9} {state:>9} {p['expected_date'] or ''!s:>10} "
+            f"PV {p['present_value']:,.2f}"
         )
 
 
@@ -141,6 +113,8 @@ def candidate(
     currency: CurrencyOpt = "USD",
     paths: PathsOpt = None,
     seed: SeedOpt = None,
+    rho: RhoOpt = None,
+    review_sigma: ReviewSigmaOpt = None,
     json_output: JsonOption = False,
 ) -> None:
     """A candidate's rNPV: analytic expectation and its Monte Carlo P10/P50/P90.
@@ -148,38 +122,25 @@ def candidate(
     Example: pipecast value candidate genrix-gr1803 --as-of 2026-12-01 --json
     """
     from pipecast.facade import resolve_as_of, resolve_rates
-    from pipecast.value.montecarlo import simulate_portfolio
-    from pipecast.value.rnpv import value_candidate
-    from pipecast.value.sensitivity import break_even_peak_sales, tornado
+    from pipecast.valuation import candidate_json, correlation_from
 
     when = resolve_as_of(as_of)
     n_paths, n_seed = _setting_or(paths, "paths"), _setting_or(seed, "seed")
-    asset = _find(_assets(ctx, assets, when), candidate_id, "CANDIDATE", "id", when)
-    economics_for = _economics_for(economics, currency)
     rate_set = resolve_rates(rates)
-    value = value_candidate(asset, rate_set, economics_for(asset), when)
-    _, per = simulate_portfolio([asset], rate_set, economics_for, when, paths=n_paths, seed=n_seed)
-    out = {
-        **value.as_dict(),
-        "currency": economics_for(asset).currency,
-        "as_of": when.isoformat(),
-        "montecarlo": per[asset.id].as_dict(),
-        "economics": dict(economics_for(asset).values),
-        "break_even_peak_sales_median": break_even_peak_sales(asset, rate_set, economics_for(asset), when),
-        "tornado": [s.as_dict() for s in tornado(asset, rate_set, economics_for(asset), when)],
-    }
+    out = candidate_json(_assets(ctx, assets, when), candidate_id, rate_set, economics, currency, when,
+                         paths=n_paths, seed=n_seed, correlation=correlation_from(rho, review_sigma, rate_set))
     if json_output:
         echo_json(out)
         return
-    mc = per[asset.id]
+    mc = out["montecarlo"]
     echo(
-        f"{asset.name} ({asset.id}), {asset.phase.value}, seen on {when}: "
-        f"rNPV {value.rnpv:,.1f} {out['currency']} million (development {value.development_pv:,.1f}, "
-        f"commercial {value.commercial_pv:,.1f}; P(approval) {value.p_approval:.1%})"
+        f"{out['name']} ({out['id']}), {out['phase']}, seen on {when}: "
+        f"rNPV {out['rnpv']:,.1f} {out['currency']} million (development {out['development_pv']:,.1f}, "
+        f"commercial {out['commercial_pv']:,.1f}; P(approval) {out['p_approval']:.1%})"
     )
     echo(
-        f"Monte Carlo ({mc.paths} paths, seed {n_seed}): mean {mc.mean:,.1f} +/- {mc.standard_error:,.1f}; "
-        f"P10 {mc.p10:,.1f}, P50 {mc.p50:,.1f}, P90 {mc.p90:,.1f}"
+        f"Monte Carlo ({mc['paths']} paths, seed {n_seed}): mean {mc['mean']:,.1f} +/- {mc['standard_error']:,.1f}; "
+        f"P10 {mc['p10']:,.1f}, P50 {mc['p50']:,.1f}, P90 {mc['p90']:,.1f}"
     )
     even = out["break_even_peak_sales_median"]
     echo("Break-even median peak sales: " + (f"{even:,.1f}" if isinstance(even, float) else "n/a"))
@@ -197,6 +158,8 @@ def pipeline(
     currency: CurrencyOpt = "USD",
     paths: PathsOpt = None,
     seed: SeedOpt = None,
+    rho: RhoOpt = None,
+    review_sigma: ReviewSigmaOpt = None,
     json_output: JsonOption = False,
 ) -> None:
     """The pipeline's rNPV (cohorts count each copy) with its Monte Carlo P10/P50/P90.
@@ -205,36 +168,28 @@ def pipeline(
     """
     from pipecast.domain import Portfolio
     from pipecast.facade import require_candidates, resolve_as_of, resolve_rates
-    from pipecast.value.montecarlo import simulate_portfolio
-    from pipecast.value.rnpv import value_candidate
+    from pipecast.valuation import correlation_from, pipeline_json
 
     when = resolve_as_of(as_of)
     n_paths, n_seed = _setting_or(paths, "paths"), _setting_or(seed, "seed")
     chosen = _assets(ctx, assets, when)
     require_candidates(Portfolio(tuple(chosen), when), assets)
-    economics_for = _economics_for(economics, currency)
     rate_set = resolve_rates(rates)
-    values = [value_candidate(a, rate_set, economics_for(a), when) for a in chosen]
-    total, _ = simulate_portfolio(chosen, rate_set, economics_for, when, paths=n_paths, seed=n_seed)
-    out = {
-        "as_of": when.isoformat(),
-        "currency": economics_for(chosen[0]).currency if chosen else currency.upper(),
-        "rnpv": sum(v.rnpv * v.count for v in values),
-        "montecarlo": total.as_dict(),
-        "candidates": [v.as_dict() for v in values],
-    }
+    out = pipeline_json(chosen, rate_set, economics, currency, when, paths=n_paths, seed=n_seed,
+                        correlation=correlation_from(rho, review_sigma, rate_set))
     if json_output:
         echo_json(out)
         return
-    for v in values:
+    for v in out["candidates"]:
         echo(
-            f"  {v.asset_id:34} {v.phase:12} x{v.count:<3} P(appr) {v.p_approval:6.1%}  rNPV {v.rnpv:10,.1f}"
-            f"  total {v.rnpv * v.count:10,.1f}"
+            f"  {v['id']:34} {v['phase']:12} x{v['count']:<3} P(appr) {v['p_approval']:6.1%}  rNPV {v['rnpv']:10,.1f}"
+            f"  total {v['rnpv_total']:10,.1f}"
         )
+    total = out["montecarlo"]
     echo(
         f"Pipeline rNPV on {when}: {out['rnpv']:,.1f} {out['currency']} million; Monte Carlo mean "
-        f"{total.mean:,.1f} +/- {total.standard_error:,.1f}, "
-        f"P10 {total.p10:,.1f}, P50 {total.p50:,.1f}, P90 {total.p90:,.1f}"
+        f"{total['mean']:,.1f} +/- {total['standard_error']:,.1f}, "
+        f"P10 {total['p10']:,.1f}, P50 {total['p50']:,.1f}, P90 {total['p90']:,.1f}"
     )
 
 
@@ -262,34 +217,19 @@ def programme(
     """
     from pipecast.facade import resolve_as_of, resolve_rates
     from pipecast.loading.deals import bundled_programme_path, load_programme
-    from pipecast.value.economics import normalise_currency
-    from pipecast.value.programme import evaluate_programme
+    from pipecast.loading.scenarios import load_scenario
+    from pipecast.valuation import programme_json
 
     with bundled_programme_path(str(programme_file)) as path:
         the_programme = load_programme(path)
     when = resolve_as_of(as_of)
-    chosen = _assets(ctx, assets, when)
-    economics_for = _economics_for(economics, normalise_currency(the_programme.currency))
-    rate_set = resolve_rates(rates)
-    result = evaluate_programme(the_programme, chosen, rate_set, economics_for, when)
-    out = result.as_dict()
-    under: list[dict[str, Any]] = []
-    if scenarios:
-        from pipecast.loading.scenarios import load_scenario
-        from pipecast.value.programme import evaluate_under_scenario
-
-        for path in scenarios:
-            scenario = load_scenario(path)
-            under.append(
-                {**evaluate_under_scenario(the_programme, scenario, chosen, rate_set, economics_for, when).as_dict(),
-                 "scenario_file": str(path)}
-            )
-        out["scenarios"] = under
+    loaded = [(load_scenario(path), str(path)) for path in scenarios or ()]
+    out = programme_json(the_programme, _assets(ctx, assets, when), resolve_rates(rates), economics, when, loaded)
     if json_output:
         echo_json(out)
         return
     echo(f"{the_programme.name}, valid {the_programme.valid_from} to {the_programme.valid_until}, seen on {when}")
-    for figures in (out, *under):
+    for figures in (out, *out.get("scenarios", ())):
         _echo_programme(figures)
 
 

@@ -292,7 +292,20 @@ STAGE_FORM = "{share: 0.2, paid_on: completion, caps: {preclinical: 2, phase1: 2
 
 def load_programme(path: str | Path) -> Programme:
     """PROGRAMME.yaml: a support programme's stage subsidies and rewards (millions of `currency`)."""
-    keys = _top(Path(path), PROGRAMME_FORM, PROGRAMME_KEYS)
+    return _programme(_top(Path(path), PROGRAMME_FORM, PROGRAMME_KEYS), str(path))
+
+
+def programme_from_mapping(data: Mapping[str, Any], origin: str) -> Programme:
+    """A programme from a mapping with PROGRAMME.yaml's keys (e.g. an API request body), checked the same way."""
+    unknown = sorted(str(k) for k in data if k not in PROGRAMME_KEYS)
+    if unknown:
+        raise InputError(
+            f"unknown key {unknown[0]}", file=origin, expected="keys among " + ", ".join(sorted(PROGRAMME_KEYS))
+        )
+    return _programme(_Keys(dict(data), origin), origin)
+
+
+def _programme(keys: _Keys, path: str) -> Programme:
     support = keys.mapping("rd_support", STAGE_FORM)
     stages = _Keys(support, keys.file, "rd_support.")
     caps_raw = stages.mapping("caps", "a mapping of stage to cap in millions")
@@ -337,7 +350,7 @@ def load_programme(path: str | Path) -> Programme:
         discount_rate=keys.number("discount_rate", "an annual rate", default=0.0),
         revenue_per_approval=revenue,
         jobs_per_approval=jobs,
-        origin=str(path),
+        origin=path,
     )
 
 
@@ -351,6 +364,7 @@ __all__ = [
     "economics_overrides",
     "load_deal",
     "load_programme",
+    "programme_from_mapping",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -12,7 +13,8 @@ from pipecast.rates.rateset import BUNDLED_RATE_SETS, Duration, RateRow, RateSet
 from pipecast.tabular import Row, read_table
 
 REQUIRED_COLUMNS = ("phase", "p_success", "median_months", "p90_months")
-OPTIONAL_COLUMNS = ("therapeutic_area", "modality", "source", "note", "rate_set", "version", "factor_sigma")
+OPTIONAL_COLUMNS = ("therapeutic_area", "modality", "source", "note", "rate_set", "version", "factor_sigma",
+                    "mix_weights", "mix_medians", "mix_p90s")
 #: The largest review-pace factor log-sd a rate file may give (a multiplier's 90% range of about 1/27-27).
 MAX_FACTOR_SIGMA = 2.0
 
@@ -60,13 +62,63 @@ def _rate_row(row: Row) -> RateRow:
     return RateRow(
         phase,
         p,
-        Duration(median, p90),
+        _duration(row, median, p90),
         row.get("therapeutic_area"),
         row.get("modality"),
         row.get("source"),
         row.get("note"),
         factor,
     )
+
+
+#: How far a mixture row's median_months/p90_months may be from the mixture's own quantiles (relative).
+MIXTURE_QUANTILE_TOLERANCE = 0.02
+MIX_COLUMNS = ("mix_weights", "mix_medians", "mix_p90s")
+
+
+def _mix_list(row: Row, column: str) -> list[float]:
+    text = row.get(column)
+    try:
+        values = [float(part) for part in text.split(";")]
+    except ValueError:
+        raise RateSetError(f"{column} {text!r} is not a ';'-separated list of numbers", file=row.file,
+                           row=row.number, field=column,
+                           expected="numbers separated by ';', e.g. 0.3;0.6;0.1") from None
+    if any(not math.isfinite(v) or v <= 0 for v in values):
+        raise RateSetError(f"{column} {text!r} has a value that is not positive", file=row.file, row=row.number,
+                           field=column, expected="positive numbers separated by ';'")
+    return values
+
+
+def _duration(row: Row, median: float, p90: float) -> Duration:
+    """A plain lognormal, or a mixture of lognormals when the mix_* columns are filled (all three or none)."""
+    filled = [c for c in MIX_COLUMNS if row.get(c)]
+    if not filled:
+        return Duration(median, p90)
+    if len(filled) < len(MIX_COLUMNS):
+        missing = next(c for c in MIX_COLUMNS if c not in filled)
+        raise RateSetError(f"{missing} is blank while {filled[0]} is filled", file=row.file, row=row.number,
+                           field=missing, expected="mix_weights, mix_medians and mix_p90s all filled, or all blank")
+    weights, medians, p90s = (_mix_list(row, c) for c in MIX_COLUMNS)
+    if not len(weights) == len(medians) == len(p90s):
+        raise RateSetError(f"mixture lists have {len(weights)}, {len(medians)} and {len(p90s)} entries",
+                           file=row.file, row=row.number, field="mix_medians",
+                           expected="as many medians and p90s as weights")
+    if abs(sum(weights) - 1.0) > 1e-3:
+        raise RateSetError(f"mix_weights sum to {sum(weights):g}", file=row.file, row=row.number, field="mix_weights",
+                           expected="weights that sum to 1")
+    for i, (m, q) in enumerate(zip(medians, p90s, strict=True), start=1):
+        if q < m:
+            raise RateSetError(f"mixture component {i}: p90 {q:g} is below median {m:g}", file=row.file,
+                               row=row.number, field="mix_p90s", expected="each p90 at least its median")
+    total = sum(weights)
+    duration = Duration.mixture([w / total for w in weights], medians, p90s)
+    for column, given, own in (("median_months", median, duration.median_months),
+                               ("p90_months", p90, duration.p90_months)):
+        if abs(given - own) > MIXTURE_QUANTILE_TOLERANCE * own:
+            raise RateSetError(f"{column} {given:g} is not the mixture's ({own:.2f})", file=row.file, row=row.number,
+                               field=column, expected=f"the mixture's own value, {own:.2f} months (within 2%)")
+    return duration
 
 
 def _check_duplicates(rows: Sequence[RateRow], origin: str) -> None:

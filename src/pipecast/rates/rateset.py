@@ -8,6 +8,7 @@ present, so a candidate never falls through to a silent default.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,10 +37,48 @@ BUNDLED_RATE_SETS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """A lognormal phase duration given by its median and 90th percentile in months."""
+    """A phase duration: a lognormal given by its median and 90th percentile in months, or a mixture.
+
+    A mixture (`components`: (weight, lognormal) pairs, weights summing to 1; e.g. priority and
+    standard review clocks plus a resubmission tail) has survival sum_i w_i S_i(t); its
+    `median_months` and `p90_months` are then the mixture's own quantiles (`Duration.mixture`), and
+    `mu`/`sigma` describe the single lognormal through them (a summary, not the distribution).
+    """
 
     median_months: float
     p90_months: float
+    components: tuple[tuple[float, Duration], ...] = ()
+
+    @classmethod
+    def mixture(cls, weights: Sequence[float], medians: Sequence[float], p90s: Sequence[float]) -> Duration:
+        """A mixture of lognormals; one component is a plain Duration. Weights must be positive and sum to 1."""
+        if not (len(weights) == len(medians) == len(p90s)) or not weights:
+            raise RateSetError("mixture lists have different lengths", field="mix_weights",
+                               expected="as many weights as medians and p90s")
+        if any(w <= 0 for w in weights) or abs(sum(weights) - 1.0) > 1e-6:
+            raise RateSetError(f"mixture weights {';'.join(f'{w:g}' for w in weights)}", field="mix_weights",
+                               expected="positive weights that sum to 1")
+        parts = tuple((float(w), cls(float(m), float(q))) for w, m, q in zip(weights, medians, p90s, strict=True))
+        if len(parts) == 1:
+            return parts[0][1]
+        probe = cls(1.0, 1.0, parts)
+        return cls(probe.quantile_months(0.5), probe.quantile_months(0.9), parts)
+
+    def quantile_months(self, q: float) -> float:
+        """The q-quantile in months (bisection on the survival for a mixture)."""
+        if not self.components:
+            return float(math.exp(self.mu + self.sigma * _normal_quantile(q)) / DAYS_PER_MONTH)
+        lo = min(c.quantile_months(q) for _, c in self.components)
+        hi = max(c.quantile_months(q) for _, c in self.components)
+        for _ in range(200):
+            mid = 0.5 * (lo + hi)
+            if float(self.survival_days(np.array([mid * DAYS_PER_MONTH]))[0]) > 1.0 - q:
+                lo = mid
+            else:
+                hi = mid
+            if hi - lo < 1e-10 * hi:
+                break
+        return 0.5 * (lo + hi)
 
     @property
     def mu(self) -> float:
@@ -55,7 +94,14 @@ class Duration:
 
         0.5 erfc(z / sqrt 2) with the C library's erfc (`math.erfc`), so a forecast needs no SciPy: where
         erfc is 2 or 0 to the last bit (x <= ERFC_TWO_BELOW, x >= ERFC_ZERO_ABOVE) it is not called.
+        A mixture's survival is the weighted sum of its components'.
         """
+        if self.components:
+            t = np.asarray(days, dtype=float)
+            total = np.zeros_like(t)
+            for weight, component in self.components:
+                total += weight * component.survival_days(t)
+            return np.asarray(np.minimum(total, 1.0))
         t = np.asarray(days, dtype=float)
         out = np.ones_like(t)
         positive = t > 0
@@ -70,7 +116,15 @@ class Duration:
         return out
 
     def scaled(self, factor: float) -> Duration:
-        return Duration(self.median_months * factor, self.p90_months * factor)
+        parts = tuple((w, c.scaled(factor)) for w, c in self.components)
+        return Duration(self.median_months * factor, self.p90_months * factor, parts)
+
+
+def _normal_quantile(q: float) -> float:
+    """Phi^-1(q) without SciPy (statistics.NormalDist)."""
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(q)
 
 
 @dataclass(frozen=True, slots=True)

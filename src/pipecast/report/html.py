@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipecast.domain import Asset
 from pipecast.engines.result import Forecast, TargetCheck
@@ -37,6 +37,9 @@ from pipecast.report.strings import LANGUAGES, STRINGS
 from pipecast.report.style import CSP, CSS, PLOT_SCRIPT
 from pipecast.report.value_section import ValueSummary, tornado_figure, value_section
 from pipecast.targets import Target
+
+if TYPE_CHECKING:
+    from pipecast.report.plan_section import PlanSummary
 
 __all__ = ["LANGUAGES", "render_report", "write_report"]
 
@@ -535,6 +538,14 @@ def _assumptions(forecast: Forecast, target: Target, t: dict[str, str]) -> str:
     )
 
 
+def _plan_section(plan: PlanSummary | None, lang: str) -> str:
+    if plan is None:
+        return ""
+    from pipecast.report.plan_section import plan_section
+
+    return plan_section(plan, lang, _table)
+
+
 # ---------------------------------------------------------------------------------------------- page
 
 
@@ -545,6 +556,7 @@ def render_report(
     title: str | None = None,
     lang: str = "en",
     value: ValueSummary | None = None,
+    plan: PlanSummary | None = None,
 ) -> str:
     """The whole report as one HTML document (a str) that opens offline in any browser.
 
@@ -563,8 +575,13 @@ def render_report(
     }
     if value is not None:
         figures["fig-tornado"] = tornado_figure(value, lang)
+    if plan is not None:  # the Plan section (pipecast.report.plan_section)
+        from pipecast.report.plan_section import plan_figures
+
+        figures |= plan_figures(plan, lang)
     figures_json = "{" + ",".join(f"{json.dumps(k)}:{fig.to_json()}" for k, fig in figures.items()) + "}"
     public = _public_data(forecast, target) | ({"value": value.as_dict()} if value is not None else {})
+    public |= {"plan": plan.as_dict()} if plan is not None else {}
     data_json = json.dumps(public, ensure_ascii=False, default=_json_default)
     meta = t["meta"].format(
         as_of=forecast.as_of.isoformat(),
@@ -583,6 +600,7 @@ def render_report(
         _candidates(forecast, target, check, t),
         _funnel_section(forecast, t),
         value_section(value, lang, _table) if value is not None else "",
+        _plan_section(plan, lang),
         _assumptions(forecast, target, t),
     ]
     plotly_js = get_plotlyjs().replace("</script", "<\\/script")
@@ -624,10 +642,11 @@ def write_report(
     title: str | None = None,
     lang: str = "en",
     value: ValueSummary | None = None,
+    plan: PlanSummary | None = None,
 ) -> Path:
     """Write the report to `path` (UTF-8) and return the path written."""
     out = Path(path)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_report(forecast, target, title=title, lang=lang, value=value), encoding="utf-8")
+    out.write_text(render_report(forecast, target, title=title, lang=lang, value=value, plan=plan), encoding="utf-8")
     return out

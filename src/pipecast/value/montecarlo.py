@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from pipecast.rates import DAYS_PER_MONTH, Duration, RateSet
 from pipecast.value.economics import Economics
 from pipecast.value.rnpv import commercial_pv, sales_annuity
 from pipecast.value.timing import DAYS_PER_YEAR, candidate_timeline
+
+if TYPE_CHECKING:
+    from pipecast.engines.montecarlo import Correlation
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,16 @@ def _spread(delta: float, days: np.ndarray, per_day_total: np.ndarray) -> np.nda
 
 
 def simulate_candidate(
-    asset: Asset, rates: RateSet, economics: Economics, as_of: dt.date, paths: int, rng: np.random.Generator
+    asset: Asset, rates: RateSet, economics: Economics, as_of: dt.date, paths: int, rng: np.random.Generator,
+    *, uniform: np.ndarray | None = None, review: np.ndarray | None = None,
 ) -> np.ndarray:
-    """rNPV (millions) of one copy of the candidate on each path."""
+    """rNPV (millions) of one copy of the candidate on each path.
+
+    `uniform` (one per path, from the correlated latent of `correlated_uniforms`): the candidate is still
+    alive after a phase when it is below the product of the success probabilities so far (one uniform
+    decides the whole path, as in the forecast's copula); None draws each phase's outcome independently.
+    `review` multiplies the filed stage's duration on each path (the forecast's review-pace shock).
+    """
     rate = economics.discount_rate
     delta = math.log1p(rate) / DAYS_PER_YEAR
     peaks = economics["peak_sales_median"] * np.exp(economics.peak_sigma * rng.standard_normal(paths))
@@ -99,14 +110,20 @@ def simulate_candidate(
     whole = _conditional_days(rows[0].duration, elapsed, paths, rng)
     rest = whole - elapsed
     value = -economics.phase_cost(rows[0].phase.value) * _spread(delta, rest, whole)
-    alive = rng.random(paths) < rows[0].p_success
+    if review is not None and rows[0].phase is Phase.FILED:
+        rest = rest * review
+    cumulative = rows[0].p_success
+    alive = rng.random(paths) < cumulative if uniform is None else uniform < cumulative
     clock = rest
     for row in rows[1:]:
         days = _lognormal_days(row.duration, paths, rng)
+        if review is not None and row.phase is Phase.FILED:
+            days = days * review
         cost = economics.phase_cost(row.phase.value)
         value -= np.where(alive, cost * np.exp(-delta * clock) * _spread(delta, days, days), 0.0)
         clock = clock + days
-        alive &= rng.random(paths) < row.p_success
+        cumulative *= row.p_success
+        alive = alive & (rng.random(paths) < row.p_success) if uniform is None else uniform < cumulative
     annuity = sales_annuity(economics.sales_profile(), rate)
     value += np.where(alive, economics.operating_margin * peaks * np.exp(-delta * clock) * annuity, 0.0)
     return value
@@ -120,14 +137,62 @@ def simulate_portfolio(
     *,
     paths: int,
     seed: int,
+    correlation: Correlation | None = None,
 ) -> tuple[Distribution, dict[str, Distribution]]:
-    """(distribution of the total rNPV, per-candidate distributions of one copy); cohorts' copies independent."""
+    """(distribution of the total rNPV, per-candidate distributions of one copy).
+
+    Without `correlation` (or with no positive rho and no review shock) every candidate and cohort copy is
+    independent. With it, the forecast's Monte Carlo factors apply: each group kind's rho is the share of a
+    candidate's latent variance its group's factor carries (`pipecast.engines.montecarlo.Correlation`), and
+    `review_sigma` draws a per-path multiplier of the filed stage's duration from the same equiprobable
+    levels as the forecast. The marginal of each candidate is unchanged, so the mean rNPV is too (up to the
+    review shock's effect on discounting).
+    """
     rng = np.random.default_rng(seed)
     total = np.zeros(paths)
     per: dict[str, Distribution] = {}
+    uniforms: dict[str, np.ndarray] = {}
+    review: np.ndarray | None = None
+    if correlation is not None and correlation.active_rho:
+        uniforms = correlated_uniforms(assets, correlation.active_rho, paths, rng)
+    if correlation is not None and correlation.review_sigma > 0:
+        levels = correlation.levels()
+        review = levels[rng.integers(0, len(levels), paths)]
     for asset in assets:
         economics = economics_for(asset)
-        draws = simulate_candidate(asset, rates, economics, as_of, paths * asset.count, rng)
+        draws = simulate_candidate(
+            asset, rates, economics, as_of, paths * asset.count, rng,
+            uniform=uniforms.get(asset.id), review=None if review is None else np.tile(review, asset.count),
+        )
         per[asset.id] = summarise(draws[:paths], seed)
         total += draws.reshape(asset.count, paths).sum(axis=0)
     return summarise(total, seed), per
+
+
+def _group_value(asset: Asset, kind: str) -> str:
+    return "all" if kind == "all" else str(getattr(asset, kind, "") or "")
+
+
+def correlated_uniforms(
+    assets: Sequence[Asset], rho: Mapping[str, float], paths: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Per candidate, `paths * count` uniforms Phi(sum_k sqrt(rho_k) Z_k,group + sqrt(1 - sum rho) e).
+
+    Z_k,group is one standard normal per path shared by the candidates of a group (an empty group value is
+    a group of its own, as in the forecast); e is each copy's own. Cohort copies repeat the path's factors.
+    """
+    from scipy import special
+
+    residual = math.sqrt(max(1.0 - sum(rho.values()), 0.0))
+    factors: dict[tuple[str, str], np.ndarray] = {}
+    out: dict[str, np.ndarray] = {}
+    for asset in assets:
+        latent = np.zeros(paths)
+        for kind, share in sorted(rho.items()):
+            value = " ".join(_group_value(asset, kind).casefold().split()) or f"\x00{asset.id}"
+            if (kind, value) not in factors:
+                factors[kind, value] = rng.standard_normal(paths)
+            latent = latent + math.sqrt(share) * factors[kind, value]
+        tiled = np.tile(latent, asset.count) + residual * rng.standard_normal(paths * asset.count)
+        out[asset.id] = np.asarray(special.ndtr(tiled))
+    return out

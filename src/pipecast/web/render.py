@@ -46,6 +46,8 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/scenarios", "nav_scenarios"),
     ("/import", "nav_import"),
     ("/audit", "nav_audit"),
+    ("/plan", "nav_plan"),
+    ("/regions", "nav_regions"),
 )
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 

@@ -12,18 +12,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from pipecast.api.auditing import record_in
-from pipecast.api.deps import ReaderDep, StateDep, WriterDep
+from pipecast.api.deps import AdminDep, ReaderDep, StateDep, WriterDep
 from pipecast.api.errors import ApiError
 from pipecast.api.security import Principal, owns_asset
 from pipecast.cases import Case, CaseEvent, ordered, overdue_days
 from pipecast.domain import OrgKind
 
 router = APIRouter(tags=["cases"])
+CaseId = Annotated[int, Path(ge=1, le=2**62, description="The case id.")]
 CaseType = Literal["review_approval", "trial_alignment", "market_access", "financing", "talent", "other"]
 
 
@@ -132,7 +133,7 @@ def list_cases(state: StateDep, who: ReaderDep,
 
 
 @router.get("/cases/{case_id}", response_model=CasePublic, summary="One case with its events")
-def get_case(state: StateDep, who: ReaderDep, case_id: int) -> CasePublic:
+def get_case(state: StateDep, who: ReaderDep, case_id: CaseId) -> CasePublic:
     from pipecast.errors import InputError
     from pipecast.store.cases import get_case as stored
 
@@ -174,7 +175,7 @@ def create_case(request: Request, state: StateDep, who: WriterDep, body: CaseCre
 
 
 @router.post("/cases/{case_id}/moves", response_model=CasePublic, summary="Move a case along its workflow")
-def move_case(request: Request, state: StateDep, who: WriterDep, case_id: int, body: CaseMove) -> CasePublic:
+def move_case(request: Request, state: StateDep, who: WriterDep, case_id: CaseId, body: CaseMove) -> CasePublic:
     from pipecast.store.cases import move_case as stored_move
 
     def check(case: Case) -> None:
@@ -200,3 +201,48 @@ def list_alerts(state: StateDep, who: ReaderDep,
     found = digests(state.store, who.name)
     items = [DigestPublic(**d.as_dict()) for d in found[:limit]]
     return DigestPage(items=items, total=len(found))
+
+
+class WatchBody(BaseModel):
+    kind: Literal["candidate", "company", "region", "target"]
+    target: str = Field(min_length=1, max_length=200)
+
+
+class WatchPage(BaseModel):
+    items: list[WatchBody]
+
+
+def _signed_in(who: Principal) -> None:
+    if who.is_anonymous:
+        raise ApiError(401, "unauthorized", "log in to have a watch list", "Authorization")
+
+
+@router.get("/alerts/watches", response_model=WatchPage, summary="The caller's watch list", tags=["alerts"])
+def list_watches(state: StateDep, who: ReaderDep) -> WatchPage:
+    from pipecast.store.alerts import watches
+
+    _signed_in(who)
+    return WatchPage(items=[WatchBody(kind=w.kind, target=w.target) for w in watches(state.store, who.name)])  # type: ignore[arg-type]
+
+
+@router.post("/alerts/watches", response_model=WatchPage, status_code=201, summary="Watch something",
+             tags=["alerts"])
+def add_watch(state: StateDep, who: ReaderDep, body: WatchBody) -> WatchPage:
+    from pipecast.alerts import Watch
+    from pipecast.store.alerts import add_watch as stored_add
+
+    _signed_in(who)
+    stored_add(state.store, Watch(who.name, body.kind, body.target.strip()))
+    return list_watches(state, who)
+
+
+@router.post("/alerts/scan", summary="Find what changed since the last scan; write watchers' digests (admin)",
+             tags=["alerts"])
+def scan_now(state: StateDep, who: AdminDep, targets: bool = True) -> dict[str, int]:
+    from pipecast.commands.alerts_cmd import registry_snapshot
+    from pipecast.store.alerts import scan
+
+    today = _today()
+    snapshot, tags, labels = registry_snapshot(state.store, today, targets=targets)
+    changes, made = scan(state.store, snapshot, tags, labels, today)
+    return {"changes": len(changes), "digests": len(made)}

@@ -9,7 +9,8 @@
     │   ├── ScenarioError           a scenario or mapping file (YAML) is malformed, over budget or inconsistent
     │   ├── ResolutionError         a merge, split or undo that cannot be done as asked
     │   │   └── AliasConflict       an alias would mean two different candidates or organisations
-    │   └── OptionConflictError     options that do not go together (--rho without --method montecarlo)
+    │   ├── OptionConflictError     options that do not go together (--rho without --method montecarlo)
+    │   └── FileProblemsError       a file with several bad rows: the first as the message, all of them attached
     ├── NetworkError                a registry or web source could not be reached or answered badly
     ├── ImportMemoryError           an import ran out of memory; nothing was written
     ├── StoreError                  the database is missing, locked, broken or at an unknown schema version
@@ -169,3 +170,15 @@ class ApiError(PipecastError):
         self.message = message
         self.field = field
         self.headers = headers
+
+
+class FileProblemsError(InputError):
+    """The first error a file reader raised, carrying every problem found in the file (`problems`).
+
+    The message is the first problem's; `problems` is whatever list the caller collected (for the web and API
+    imports, `pipecast.api.rowcheck.Problems`), so a dry run can show every bad row, not only the first.
+    """
+
+    def __init__(self, first: InputError, problems: object) -> None:
+        super().__init__(first.message, file=first.file, row=first.row, field=first.field, expected=first.expected)
+        self.problems = problems

@@ -24,7 +24,7 @@ from pipecast.api.deps import AppState
 from pipecast.api.rowcheck import Problems, all_problems
 from pipecast.api.security import Principal, owns_asset
 from pipecast.domain import Asset
-from pipecast.errors import InputError, PipecastError
+from pipecast.errors import FileProblemsError, InputError, PipecastError
 from pipecast.store import ImportSummary
 
 SUFFIXES = (".csv", ".xlsx")
@@ -62,14 +62,6 @@ class ImportOutcome:
     problem: ImportProblem | None
     problems: tuple[ImportProblem, ...] = ()
     problems_total: int = 0
-
-
-class FileProblems(InputError):
-    """The first error `load_assets` raised, carrying every problem of the file (`pipecast.api.rowcheck`)."""
-
-    def __init__(self, first: InputError, problems: Problems) -> None:
-        super().__init__(first.message, file=first.file, row=first.row, field=first.field, expected=first.expected)
-        self.problems = problems
 
 
 def safe_name(name: str) -> str:
@@ -126,9 +118,11 @@ def import_upload(request: Request, state: AppState, who: Principal, upload: Sta
         problem = _problem(exc, name)
         listed: tuple[ImportProblem, ...] = (problem,)
         total = 1
-        if isinstance(exc, FileProblems):
-            listed = tuple(_problem(e, name) for e in exc.problems.listed)
-            total = exc.problems.total
+        if isinstance(exc, FileProblemsError):
+            found = exc.problems
+            assert isinstance(found, Problems)
+            listed = tuple(_problem(e, name) for e in found.listed)
+            total = found.total
         record_write(request, state, who, action=action, resource=name, status=422, outcome="refused",
                      changes={"row": problem.row, "field": problem.field, "problems": total},
                      source=f"upload {name}", message=problem.message)
@@ -169,7 +163,7 @@ def _import(state: AppState, who: Principal, upload: StagedUpload, name: str, *,
         try:
             assets = load_assets(path, today=today)
         except InputError as exc:
-            raise FileProblems(exc, all_problems(path, exc, today=today)) from None
+            raise FileProblemsError(exc, all_problems(path, exc, today=today)) from None
         refused = _refused(state, who, assets)
         if refused:
             shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")

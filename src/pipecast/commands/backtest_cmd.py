@@ -22,8 +22,8 @@ backtest_app = typer.Typer(
 FileArg = Annotated[
     Path,
     typer.Argument(help="The FDA CDER NME compilation as CSV (FDA Receipt Date, FDA Approval Date, Review "
-                   "Designation), e.g. ../shared/data/fda_cder_nme_1985_2019/"
-                   "cder_nme_new_biologic_approvals_1985_2019.csv"),
+                   "Designation), such as FDA's public compilation of NME and new biologic approvals "
+                   "1985-2019"),
 ]
 
 HtmlOption = Annotated[
@@ -269,11 +269,9 @@ CHINA_NOTES = (
 
 def china(
     registry: Annotated[Path, typer.Argument(help="China drug-trial registry list export (CTR ids, drug names, "
-                                             "phase), e.g. ../shared/data/china_ctr_registry_2013_2018/"
-                                             "chinadrugtrials_ctr_2013_2018.csv")],
+                                             "phase), such as the public 2013-2018 registry scrape")],
     counts: Annotated[Path, typer.Argument(help="NMPA innovative approvals per year: year,value rows, or the shared "
-                                           "China facts table (metric innovative_drug_approvals), e.g. "
-                                           "../shared/data/china_pos/china_pos_facts.csv")],
+                                           "China facts table (metric innovative_drug_approvals)")],
     as_of: Annotated[str, typer.Option("--as-of", help="Forecast from this date.")] = "2018-12-31",
     years: Annotated[str | None, typer.Option("--years", help="Years to forecast, e.g. 2019-2025 (default: the "
                                               "year after the as-of date to the last year with a count).")] = None,

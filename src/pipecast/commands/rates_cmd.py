@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from pipecast.commands.common import console, echo_json, parse_date_option, safe
+from pipecast.domain import Phase
 from pipecast.errors import InputError
 
 if TYPE_CHECKING:
@@ -88,6 +89,20 @@ def _store_transitions(ctx: typer.Context, when: dt.date) -> tuple[list[Transiti
     return transitions_from_assets(assets, when), f"store {label}"
 
 
+def _with_filed_mixture(row: CalibratedPhase, path: Path, when: dt.date) -> CalibratedPhase:
+    """The filed row with its duration replaced by the FDA priority/standard/tail mixture fitted as of `when`."""
+    from dataclasses import replace
+
+    from pipecast.backtest.filed_shape import fit_filed
+    from pipecast.loading.fda import load_fda_filings
+
+    fit = fit_filed(load_fda_filings(path), when)
+    parts = ", ".join(f"{w:.3f} x {c.median_months:.1f}/{c.p90_months:.1f}" for w, c in fit.mixture.components)
+    note = (f"{row.row.note}; duration: mixture (weight x median/p90 months: priority, standard, tail) {parts} "
+            f"fitted on {fit.filings} FDA filings known at {when} ({fit.pending} pending, censored) from {path.name}")
+    return replace(row, row=replace(row.row, duration=fit.mixture, note=note), median_interval_months=None)
+
+
 def write_rate_file(out: Path, rows: Sequence[CalibratedPhase]) -> None:
     """The calibrated rows as a rate file (mixture rows give mix_weights, mix_medians, mix_p90s)."""
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +130,10 @@ def calibrate_command(
     prior_strength: Annotated[
         float, typer.Option("--prior-strength", min=0.01, help="Pseudo-observations the prior counts as.")
     ] = 10.0,
+    fda_filings: Annotated[Path | None, typer.Option(
+        "--filed-mixture", help="FDA CDER NME compilation (CSV): write the filed row's duration as a mixture "
+        "(priority and standard clocks, resubmission tail) fitted on filings known at --as-of.",
+        show_default=False)] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")] = False,
 ) -> None:
     """Fit success probabilities (beta-binomial, prior shown) and durations (lognormal, right-censored) from
@@ -139,6 +158,8 @@ def calibrate_command(
         spells, label = _store_transitions(ctx, when)
     source = f"pipecast rates calibrate {label} as of {when} ({len(spells)} spells)"
     rows = calibrate(spells, prior_set, when, prior_strength, source=source)
+    if fda_filings is not None:
+        rows = [_with_filed_mixture(r, fda_filings, when) if r.phase is Phase.FILED else r for r in rows]
     write_rate_file(out, rows)
     if json_output:
         echo_json([{"phase": r.phase.value, "p_success": r.row.p_success, "p_interval": list(r.p_interval),

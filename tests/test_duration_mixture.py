@@ -18,6 +18,7 @@ from pipecast.engines.timing import Profile, YearWindows, approval_year_probabil
 from pipecast.errors import InputError, RateSetError
 from pipecast.loading.rates import load_rate_set
 from pipecast.rates import Duration, RateRow
+from shared_paths import SHARED_DATA
 
 DAYS_PER_MONTH = 365.25 / 12
 Z90 = stats.norm.ppf(0.9)
@@ -162,13 +163,11 @@ def test_mixture_fit_needs_both_designations() -> None:
         fit_mixture(days, np.ones(30, dtype=bool), np.ones(30, dtype=bool))
 
 
-FDA_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "fda_cder_nme_1985_2019" / (
-    "cder_nme_new_biologic_approvals_1985_2019.csv")
+FDA_FILE = SHARED_DATA / "fda_cder_nme_1985_2019" / "cder_nme_new_biologic_approvals_1985_2019.csv"
 
 
 def test_cli_writes_the_fda_filed_mixture(tmp_path: Path) -> None:
     from cli_app import invoke
-
     from pipecast.loading.fda import load_fda_filings
 
     if not FDA_FILE.is_file():

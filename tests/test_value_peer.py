@@ -47,8 +47,10 @@ COSTS = ((0, -10.0, 1.0), (1, -20.0, 0.7))  # (t, cash flow, probability)
 
 def rates_for(p_commercial: float) -> RateSet:
     fixed = {Phase.PHASE2: (0.7, 12.0), Phase.PHASE3: (p_commercial / 0.7, 24.0), Phase.FILED: (1.0, 0.001)}
-    rows = [RateRow(phase, *(lambda q, m: (q, Duration(m, m)))(*fixed.get(phase, (0.5, 12.0))))
-            for phase in (Phase.PRECLINICAL, Phase.PHASE1, Phase.PHASE2, Phase.PHASE3, Phase.FILED)]
+    rows = []
+    for phase in (Phase.PRECLINICAL, Phase.PHASE1, Phase.PHASE2, Phase.PHASE3, Phase.FILED):
+        success, months = fixed.get(phase, (0.5, 12.0))  # earlier phases are passed: any values do
+        rows.append(RateRow(phase, success, Duration(months, months)))
     return RateSet("peer-example", tuple(rows))
 
 

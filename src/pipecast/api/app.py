@@ -108,6 +108,7 @@ def _mount_dashboard(app: FastAPI) -> None:
         raise
     app.include_router(pages.router)
     app.include_router(importlib.import_module("pipecast.web.cases").router)  # issue 12: /cases
+    app.include_router(importlib.import_module("pipecast.web.value").router)  # issue 11: /value
     app.include_router(importlib.import_module("pipecast.web.plan").router)  # issue 12: /plan, /regions
     mount = getattr(pages, "mount_static", None)
     if callable(mount):

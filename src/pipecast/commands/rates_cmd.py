@@ -141,6 +141,7 @@ def calibrate_command(
     still in a phase censored, discontinued ones failures), and write a rate file with provenance.
 
     Example: pipecast rates calibrate --db pipecast.sqlite --as-of 2024-12-31 --prior china --out RATES.csv
+
     Example: pipecast rates calibrate TRANSITIONS.csv --as-of 2024-12-31 --prior global --out RATES.csv
     """
     from pipecast.backtest.calibration import calibrate

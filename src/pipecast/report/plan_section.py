@@ -231,7 +231,8 @@ def _reason_zh(s: KpiStatus) -> str:
         return (f"到 {t.deadline.isoformat()} 累计 ≥ {need} 个的概率 = {p}：已获批 {on_record} 个，"
                 f"还需 {need - on_record} 个，预期新增 {float(d['expected_more']):.2f} 个")
     if s.verdict == "tracked" and s.actual is not None:
-        return f"{s.actual.date.isoformat()}：{actual_text(s, 'zh')}（无数值目标，仅跟踪）"
+        shown = f"{s.actual.value:g}" if s.actual.source == "registry" else s.actual.label
+        return f"{s.actual.date.isoformat()}：{shown}（无数值目标，仅跟踪）"
     if s.verdict == "cannot judge":
         if s.actual is None:
             return "没有可比的公开数据（见说明）"

@@ -48,6 +48,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/audit", "nav_audit"),
     ("/plan", "nav_plan"),
     ("/regions", "nav_regions"),
+    ("/value", "nav_value"),
 )
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 

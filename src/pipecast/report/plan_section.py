@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 PLAN_STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "h_plan": "The plan's targets",
-        "plan_lead": "Each target of the plan as known on {as_of}, rate set {rates}: on track means P(met) ≥ {threshold}.",
+        "plan_lead": (
+            "Each target of the plan as known on {as_of}, rate set {rates}: on track means P(met) ≥ {threshold}."
+        ),
         "col_target": "Target",
         "col_bound": "Bound",
         "col_actual": "Actual",
@@ -79,6 +81,8 @@ PLAN_STRINGS: dict[str, dict[str, str]] = {
         "kind_district": "district",
         "firms_text": "{shown} firms ({date})",
         "per_capita_none": "Per capita: not computed (no sourced population figure in the hub data).",
+        "h_hub_table": "Funnels and expected approvals",
+        "bound_track": "no numeric target (tracked)",
     },
     "zh": {
         "h_plan": "规划目标",
@@ -131,6 +135,8 @@ PLAN_STRINGS: dict[str, dict[str, str]] = {
         "kind_district": "区",
         "firms_text": "{shown} 家企业（{date}）",
         "per_capita_none": "人均：未计算（地区数据中没有有来源的人口数）。",
+        "h_hub_table": "管线漏斗与预期获批",
+        "bound_track": "无数值目标（跟踪）",
     },
 }
 
@@ -247,6 +253,10 @@ def _reason_zh(s: KpiStatus) -> str:
     return ""
 
 
+def bound_text(target: KpiTarget, lang: str) -> str:
+    return PLAN_STRINGS[lang]["bound_track"] if target.comparator == "track" else target.bound_text()
+
+
 def kind_label(kind: str, lang: str) -> str:
     return PLAN_STRINGS[lang].get(f"kind_{kind}", kind)
 
@@ -264,6 +274,16 @@ def year_cell(hub: HubComparison, year: int) -> str:
     o = hub.forecast.outlook(year)
     p1 = hub.p_at_least_one(year) or 0.0
     return f"{expected:.2f}; {format_probability(p1)}; {o.quantile(0.05)}–{o.quantile(0.95)}"
+
+
+def year_parts(hub: HubComparison, year: int) -> tuple[str, str] | None:
+    """A year's expected approvals, and "P(at least 1) · 90% range", for a two-line cell (None: no forecast)."""
+    expected = hub.expected(year)
+    if expected is None or hub.forecast is None:
+        return None
+    o = hub.forecast.outlook(year)
+    p1 = format_probability(hub.p_at_least_one(year) or 0.0)
+    return f"{expected:.2f}", f"{p1} · {o.quantile(0.05)}–{o.quantile(0.95)}"
 
 
 def number_cell(value: float | None, digits: int = 2) -> str:
@@ -351,7 +371,7 @@ def plan_section(summary: PlanSummary, lang: str, table: TableFn) -> str:
     rows = []
     for s in summary.statuses:
         verdict = f'<b class="verdict-{verdict_class(s.verdict)}">{esc(verdict_label(s.verdict, lang))}</b>'
-        rows.append([esc(s.target.label), esc(s.target.bound_text()), esc(actual_text(s, lang)),
+        rows.append([esc(s.target.label), esc(bound_text(s.target, lang)), esc(actual_text(s, lang)),
                      esc(s.forecast or "–"), esc(p_text(s.p_met)), verdict, esc(reason_text(s, lang)),
                      _source_link(s.target.citation.url, s.target.citation.title)])
     verdicts = table([w["col_target"], w["col_bound"], w["col_actual"], w["col_forecast"], w["col_p_met"],
@@ -393,10 +413,12 @@ def _hubs_block(summary: PlanSummary, lang: str, table: TableFn) -> str:
     numeric = set(range(2, 2 + len(years) + 2))
     body = table(headers, rows, numeric, long=frozenset({len(headers) - 1, len(headers) - 2}))
     lead = w["regions_lead"].format(rates=summary.rate_set, as_of=summary.as_of.isoformat())
-    note = "" if any(h.population is not None for h in summary.hubs) else f'<p class="caption">{esc(w["per_capita_none"])}</p>'
+    note = ("" if any(h.population is not None for h in summary.hubs)
+            else f'<p class="caption">{esc(w["per_capita_none"])}</p>')
     return (f'<section id="regions" class="full"><h2>{esc(w["h_regions"])}</h2><p class="caption">{esc(lead)}</p>'
             f'<div class="scroll">{body}</div>{note}<h3>{esc(w["h_hubs_chart"])}</h3>'
-            f'<p class="caption">{esc(w["hubs_chart_caption"])}</p><div class="chart" id="fig-plan-hubs"></div></section>')
+            f'<p class="caption">{esc(w["hubs_chart_caption"])}</p>'
+            '<div class="chart" id="fig-plan-hubs"></div></section>')
 
 
 def plan_figures(summary: PlanSummary, lang: str) -> dict[str, Any]:

@@ -65,7 +65,10 @@ def _summary(state: AppState, when: dt.date, rates: str, years: list[int]) -> ps
     from pipecast.facade import require_candidates, resolve_rates
 
     key = (state.store.display_url, tuple(str(k) for k in data_version(state.store)), when, rates, tuple(years))
-    cache = state.extra.setdefault("web_plan", {})
+    cache = state.extra.get("web_plan")
+    if not isinstance(cache, dict):
+        cache = {}
+        state.extra["web_plan"] = cache
     found = cache.get(key)
     if isinstance(found, ps.PlanSummary):
         return found

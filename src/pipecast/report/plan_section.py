@@ -405,13 +405,16 @@ def _hubs_block(summary: PlanSummary, lang: str, table: TableFn) -> str:
     w = PLAN_STRINGS[lang]
     years = summary.years
     headers = [w["col_hub"], w["col_funnel"], *(str(y) for y in years), w["col_total"].format(span=span_text(years)),
-               w["col_per_firm"], w["col_published"], w["col_coverage"]]
+               w["col_per_firm"]]
     rows = [[esc(f"{h.region.name} ({kind_label(h.region.kind, lang)})"), esc(funnel_text(h, lang)),
              *(esc(year_cell(h, y)) for y in years), esc(number_cell(h.expected_total)),
-             esc(number_cell(h.per_100_firms(h.expected_total), 3)) + f"<br><small>{esc(firms_text(h, lang))}</small>",
-             esc(published_text(h, lang)), esc(h.coverage)] for h in summary.hubs]
+             esc(number_cell(h.per_100_firms(h.expected_total), 3)) + f"<br><small>{esc(firms_text(h, lang))}</small>"]
+            for h in summary.hubs]
     numeric = set(range(2, 2 + len(years) + 2))
-    body = table(headers, rows, numeric, long=frozenset({len(headers) - 1, len(headers) - 2}))
+    body = table(headers, rows, numeric, nowrap=frozenset({1}))
+    notes = "".join(f"<li><b>{esc(h.region.name)}</b>: {esc(h.coverage)}<br>{esc(w['col_published'])}: "
+                    f"{esc(published_text(h, lang))}</li>" for h in summary.hubs)
+    body += f'<h3>{esc(w["col_coverage"])}</h3><ul class="coverage">{notes}</ul>'
     lead = w["regions_lead"].format(rates=summary.rate_set, as_of=summary.as_of.isoformat())
     note = ("" if any(h.population is not None for h in summary.hubs)
             else f'<p class="caption">{esc(w["per_capita_none"])}</p>')

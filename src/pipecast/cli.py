@@ -18,7 +18,8 @@ import typer
 from typer._click import core as click
 from typer._click import exceptions as click_errors
 
-from pipecast import __version__
+from pipecast import __version__, changes
+from pipecast.alerting import after_change
 from pipecast.commands.common import DbOption, safe
 from pipecast.errors import PipecastError, UsageError
 from pipecast.settings import AppContext
@@ -56,6 +57,7 @@ COMMANDS: dict[str, str] = {
     "plan": "pipecast.commands.plan_cmd", "compare-regions": "pipecast.commands.plan_cmd",
     "serve": "pipecast.commands.serve_cmd", "db": "pipecast.commands.serve_cmd", "users": "pipecast.commands.users_cmd",
     "cases": "pipecast.commands.cases_cmd", "alerts": "pipecast.commands.alerts_cmd",
+    "regions": "pipecast.commands.regions_cmd",
 }
 #: Every command module, in the order `--help` lists them.
 COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(COMMANDS.values()))
@@ -185,7 +187,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         args = hoist_global_options(args)
         command = click_command(args)
-        result = command.main(args=args, prog_name="pipecast", standalone_mode=False)
+        with changes.active(after_change):  # a committed import or edit runs the alert scan after it
+            result = command.main(args=args, prog_name="pipecast", standalone_mode=False)
     except PipecastError as exc:
         return _fail(str(exc), exc.exit_code)
     except click_errors.NoArgsIsHelpError as exc:

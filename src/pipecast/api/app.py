@@ -38,7 +38,10 @@ def open_state(settings: ApiSettings) -> AppState:
     from pipecast.store import Store
 
     db = resolve_db(settings.db)
+    from pipecast.alerting import after_change
+
     store = Store.open(db, create=True)
+    store.after_change = after_change  # every committed edit runs the alert scan after it
     return AppState(settings=settings, store=store,
                     jobs=JobRunner(settings.job_workers, errors.pipecast_error_status),
                     cache=ForecastCache(settings.cache_size), views=ViewCache(store), db=db)

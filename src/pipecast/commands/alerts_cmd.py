@@ -2,23 +2,26 @@
 
     pipecast alerts watch li candidate genrix-gr1802      kinds: candidate, company, region, target
     pipecast alerts recipient li --email li@example.org --lang zh
-    pipecast alerts scan                                  after an import or an edit: find what changed
+    pipecast alerts scan                                  find what changed (every import or edit runs it too)
     pipecast alerts list li                               the digests in the app
     pipecast alerts send                                  scan, then e-mail queued digests (PIPECAST_SMTP_HOST)
 
 A scan compares the registry with what the last scan saw: a candidate's phase (a filing, an approval), a new
 deal, a plan target's verdict (on track / at risk; skip with --no-targets). The first scan of a store sets
-the baseline and reports nothing. A refused or timed-out e-mail stays queued; `alerts send` retries it.
+the baseline and reports nothing (the first watch runs it). Every committed import or edit (a merge, a
+split, an undo, a deal, a case move) runs the scan right after it, so watchers get their digest without
+this command; a failing scan is logged and never fails the write. A refused or timed-out e-mail stays
+queued; `alerts send` retries it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from pipecast.alerting import registry_snapshot as registry_snapshot  # re-exported: the snapshot lives there
 from pipecast.commands.common import JsonOption, echo, echo_json, open_store, safe
 
 if TYPE_CHECKING:
@@ -31,69 +34,6 @@ TargetArgument = Annotated[str, typer.Argument(help="The id watched (candidate, 
 NoTargetsOption = Annotated[bool, typer.Option("--no-targets", help="Do not evaluate the plan's targets "
                                                                    "(faster; their risk changes are not seen).")]
 
-Tags = dict[str, frozenset[tuple[str, str]]]
-
-
-def _region_tags(regions: frozenset[str], tree: object) -> set[tuple[str, str]]:
-    from pipecast.plan.regions import RegionTree
-
-    assert isinstance(tree, RegionTree)
-    out: set[tuple[str, str]] = set()
-    for region in regions:
-        out |= {("region", r) for r in (region, *tree.ancestors(region))}
-    return out
-
-
-def registry_snapshot(store: Store, today: dt.date, *, targets: bool = True) -> tuple[dict[str, str], Tags,
-                                                                                     dict[str, str]]:
-    """(snapshot, tags, labels) of the registry on `today`: phases, deals and (optionally) target verdicts."""
-    from pipecast.domain import normalise_name, sponsors
-    from pipecast.loading.hubs import load_regions
-    from pipecast.plan.regions import candidate_regions
-    from pipecast.store.money import deals
-
-    assets = store.assets()
-    orgs = store.organisations()
-    tree, _ = load_regions()
-    regions = candidate_regions(assets, orgs, tree)
-    snapshot: dict[str, str] = {}
-    tags: Tags = {}
-    labels: dict[str, str] = {}
-    asset_tags: dict[str, set[tuple[str, str]]] = {}
-    for a in assets:
-        mine = {("candidate", a.id)} | {("company", o.id) for o in orgs if sponsors(o, a)}
-        mine |= _region_tags(regions.get(a.id, frozenset()), tree)
-        asset_tags[a.id] = mine
-        key = f"phase:{a.id}"
-        snapshot[key], tags[key], labels[key] = a.phase.value, frozenset(mine), f"{a.name} ({a.id})"
-    names = {normalise_name(n): o.id for o in orgs for n in (o.id, o.name, *o.aliases) if n}
-    for d in deals(store):
-        key = f"deal:{d.key}"
-        mine = set(asset_tags.get(d.candidate, set()))
-        mine |= {("company", names[n]) for n in (normalise_name(d.licensor), normalise_name(d.licensee)) if n in names}
-        snapshot[key] = f"{d.licensor} -> {d.licensee} ({d.date_text})"
-        tags[key], labels[key] = frozenset(mine), d.asset or d.candidate or d.key
-    if targets:
-        _target_snapshot(assets, today, tree, snapshot, tags, labels)
-    return snapshot, tags, labels
-
-
-def _target_snapshot(assets: Sequence[object], today: dt.date, tree: object, snapshot: dict[str, str], tags: Tags,
-                     labels: dict[str, str]) -> None:
-    from pipecast.domain import Asset
-    from pipecast.facade import resolve_rates
-    from pipecast.loading.plan import load_figures, load_targets
-    from pipecast.plan.verdict import evaluate
-
-    goals = load_targets()
-    known = [a for a in assets if isinstance(a, Asset)]
-    for status in evaluate(goals, load_figures(None, goals), known, resolve_rates(None), today):
-        key = f"risk:{status.target.id}"
-        region = status.target.region
-        mine = {("target", status.target.id)} | (_region_tags(frozenset({region}), tree) if region else set())
-        snapshot[key], tags[key], labels[key] = status.verdict, frozenset(mine), status.target.id
-
-
 def _check_user(store: Store, user: str) -> None:
     from pipecast.errors import InputError
     from pipecast.store import users
@@ -105,6 +45,7 @@ def _check_user(store: Store, user: str) -> None:
 
 def watch_command(ctx: typer.Context, user: UserArgument, kind: KindArgument, target: TargetArgument) -> None:
     """Watch a candidate, company, region or plan target."""
+    from pipecast.alerting import ensure_baseline
     from pipecast.alerts import Watch
     from pipecast.store.alerts import add_watch
 
@@ -112,6 +53,7 @@ def watch_command(ctx: typer.Context, user: UserArgument, kind: KindArgument, ta
     with open_store(ctx) as store:
         _check_user(store, user)
         added = add_watch(store, watch)
+        ensure_baseline(store)
     echo(f"{safe(user)} {'now watches' if added else 'already watches'} {kind} {safe(target)}")
 
 
@@ -154,11 +96,9 @@ def recipient_command(
 
 
 def _scan(store: Store, today: dt.date, targets: bool) -> tuple[int, int]:
-    from pipecast.store.alerts import scan
+    from pipecast.alerting import scan_registry
 
-    snapshot, tags, labels = registry_snapshot(store, today, targets=targets)
-    changes, made = scan(store, snapshot, tags, labels, today)
-    return len(changes), len(made)
+    return scan_registry(store, today, targets=targets)
 
 
 def scan_command(ctx: typer.Context, no_targets: NoTargetsOption = False, as_json: JsonOption = False) -> None:

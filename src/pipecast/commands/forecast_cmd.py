@@ -32,9 +32,14 @@ from pipecast.commands.common import (
     name_and_id,
     text,
 )
+from pipecast.commands.regions_cmd import RegionOption
+from pipecast.errors import OptionConflictError
 from pipecast.settings import setting
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pipecast.domain import Asset
     from pipecast.engines.result import Forecast
     from pipecast.targets import Target
 
@@ -84,6 +89,7 @@ def forecast(
     review_sigma: ReviewSigmaOption = None,
     sponsor_stop: SponsorStopOption = None,
     arrivals: ArrivalsOption = None,
+    region: RegionOption = None,
 ) -> None:
     """Forecast approvals per year: expected number and the distribution (pmf) of the count.
 
@@ -100,10 +106,13 @@ def forecast(
     how = choose_method(method, {"paths": paths, "seed": seed, "engine": engine, "scheduler": scheduler,
                                  "rho": rho or None, "review_sigma": review_sigma, "sponsor_stop": sponsor_stop},
                         cli=True)
-    use_arrivals(arrivals, how, from_store=assets is None, cli=True)
+    with_arrivals = use_arrivals(arrivals, how, from_store=assets is None, cli=True)
     goal = resolve_target(target)
+    chosen: str | list[Asset] | None = str(assets) if assets else None
+    if region is not None:
+        chosen, arrivals = _region_candidates(ctx, region, assets, as_of), with_arrivals
     result = _with_progress(
-        lambda progress: forecast_with(how, str(assets) if assets else None, rates=rates, as_of=as_of,
+        lambda progress: forecast_with(how, chosen, rates=rates, as_of=as_of,
                                        years=years, target=goal, db=context_db(ctx), progress=progress,
                                        arrivals=arrivals),
         enabled=not json_output,
@@ -112,6 +121,19 @@ def forecast(
         echo_json(result.to_json(goal))
         return
     show_forecast(result, goal)
+
+
+def _region_candidates(ctx: typer.Context, region: str, assets: Path | None, as_of: str | None) -> list[Asset]:
+    """The store's candidates (as of --as-of) attributed to --region or a region inside it."""
+    from pipecast.commands.common import open_store
+    from pipecast.commands.regions_cmd import region_assets
+    from pipecast.facade import resolve_as_of
+
+    if assets is not None:
+        raise OptionConflictError("--region filters the store's candidates: drop --assets (or use `pipecast plan "
+                                  "--assets ... --region`)", option="--region")
+    with open_store(ctx) as store:
+        return region_assets(store, region, resolve_as_of(as_of))
 
 
 def _with_progress(work: Callable[[Callable[[int], None] | None], Forecast], *, enabled: bool) -> Forecast:

@@ -35,6 +35,7 @@ from pipecast.commands.common import (
     name_and_id,
     parse_date_option,
 )
+from pipecast.commands.regions_cmd import RegionOption, load_bundled_regions, region_assets
 from pipecast.domain import Asset, Organisation, Phase, PhaseEvent, Source, parse_phase, sponsors
 from pipecast.errors import InputError, UnknownPhaseError
 from pipecast.ingest.assets_file import ASSET_COLUMNS, load_assets, load_dataset, load_organisations
@@ -435,19 +436,24 @@ def load_bundled_command(
 
             with open_store(ctx, write=True) as store:
                 added = import_money_folder(store, folder)
+                regions, placed = load_bundled_regions(store, f"bundled:hubs/regions.csv ({name})")
             if not as_json and any(added):
                 echo(f"  deals added: {added[0]}, funding events added: {added[1]}")
+            if not as_json:
+                echo(f"  regions: {regions}, organisations attributed to one: {placed}")
 
 
 def pipeline_command(
     ctx: typer.Context,
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
+    region: RegionOption = None,
 ) -> None:
-    """The pipeline as it stood on --as-of (default today): counts by phase and the candidates."""
+    """The pipeline as it stood on --as-of (default today): counts by phase and the candidates (with --region,
+    those attributed to the region or a region inside it)."""
     when = parse_date_option(as_of) or clock.today()
     with open_store(ctx) as store:
-        assets = store.assets(when)
+        assets = store.assets(when) if region is None else region_assets(store, region, when)
     counts = {p: 0 for p in Phase}
     for asset in assets:
         counts[asset.phase] += asset.count

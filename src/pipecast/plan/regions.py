@@ -117,8 +117,15 @@ def candidate_regions(
     """Asset id -> the regions of every organisation that sponsors it (a candidate co-developed in two cities
     belongs to both, as the bundled attribution rule says); a cohort without a sponsor is attributed by its
     name ("Chongqing clinical-stage candidates ...")."""
-    org_regions = attribute_organisations(organisations, tree)
-    placed = [(o, r) for o in organisations if (r := org_regions[o.id]) is not None]
+    return regions_of_candidates(assets, organisations, attribute_organisations(organisations, tree), tree)
+
+
+def regions_of_candidates(
+    assets: Sequence[Asset], organisations: Sequence[Organisation], org_regions: Mapping[str, str | None],
+    tree: RegionTree,
+) -> dict[str, frozenset[str]]:
+    """`candidate_regions` with the organisations' regions given (`org_regions`: as stored, say)."""
+    placed = [(o, r) for o in organisations if (r := org_regions.get(o.id)) is not None]
     out: dict[str, frozenset[str]] = {}
     for asset in assets:
         found = {region for org, region in placed if sponsors(org, asset)}

@@ -197,6 +197,16 @@ def set_recipient(store: Store, user: str, *, email: str, language: str) -> None
     store._write(work)
 
 
+def watching(store: Store) -> bool:
+    """Whether anyone watches anything (one query: the after-write scan's cheap exit)."""
+    return store._read(lambda session: session.scalars(select(WatchRow.id).limit(1)).first() is not None)
+
+
+def has_baseline(store: Store) -> bool:
+    """Whether a scan has recorded the store's baseline snapshot."""
+    return store._read(lambda session: session.get(StateRow, BASELINE_KEY) is not None)
+
+
 # ------------------------------------------------------------------------------------------------ scanning
 
 

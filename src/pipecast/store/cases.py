@@ -203,7 +203,7 @@ def move_case(store: Store, case_id: int, status: str, on: dt.date, *, actor: st
             also(session, updated)
         return updated
 
-    return store._write(work, dry_run=dry_run)
+    return store._changing(store._write(work, dry_run=dry_run), dry_run)
 
 
 # ------------------------------------------------------------------------------------------------ reading

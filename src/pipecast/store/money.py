@@ -239,7 +239,7 @@ def add_money(
     def work(session: Session) -> tuple[int, int]:
         return (_add(session, DealRow, deal_list, "deal"), _add(session, FundingEventRow, funding_list, "funding"))
 
-    return store._write(work, dry_run=dry_run)
+    return store._changing(store._write(work, dry_run=dry_run), dry_run)
 
 
 def validate(record: DealRecord | FundingRecord, file: str = "", row: int | None = None) -> None:

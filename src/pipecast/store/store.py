@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,12 +28,13 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipecast import clock
+from pipecast import changes, clock
 from pipecast.domain import Asset, Organisation, Phase, Portfolio
 from pipecast.errors import InputError, PipecastError, StoreError
 from pipecast.store import alerts as _alerts  # noqa: F401  (registers migration 0007's tables on Base.metadata)
 from pipecast.store import cases as _cases  # noqa: F401
 from pipecast.store import chain, resolution, schema, upserts, views
+from pipecast.store import regions as _regions  # noqa: F401  (migration 0008's tables)
 from pipecast.store.facts import load_facts, parse_fact_date
 from pipecast.store.records import (
     CHANGES_LISTED,
@@ -65,6 +67,7 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_log = logging.getLogger("pipecast.alerts")
 
 
 class Store:
@@ -75,6 +78,9 @@ class Store:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         event.listen(self._sessions, "after_flush", chain.collect_new_rows)
         self.display_url = display_url or engine.url.render_as_string(hide_password=True)
+        #: Run by `changed()` after a committed write that can change what watchers watch (the API sets the
+        #: alert scan here); None: the hooks active in this process (`pipecast.changes.active`).
+        self.after_change: Callable[[Store], object] | None = None
 
     # ---- opening
 
@@ -160,6 +166,18 @@ class Store:
         finally:
             session.close()
 
+    def changed(self) -> None:
+        """After a committed change-making write (an import, an edit, a merge, split or undo, a deal, a case
+        move): run the after-change hooks (the alert scan). Never inside the write's transaction; a failing
+        hook is logged and the write stands (the next scan finds the change)."""
+        hooks = (self.after_change,) if self.after_change is not None else changes.hooks()
+        for hook in hooks:
+            try:
+                hook(self)
+            except Exception as exc:  # a scan must never fail the write that committed
+                _log.warning("alert scan after a write to %s failed (left for the next scan): %s",
+                             self.display_url, " ".join(str(exc).split()) or type(exc).__name__)
+
     def _write_failure(self, exc: SQLAlchemyError) -> str:
         text = one_line(exc)
         if isinstance(exc, OperationalError) and "locked" in text:
@@ -169,6 +187,12 @@ class Store:
             return (f"database {self.display_url}: nothing written: the same rows were written at the same time "
                     f"by another import (run it again: it will add what is still new) ({text})")
         return f"database {self.display_url}: nothing written: {text}"
+
+    def _changing(self, result: _T, dry_run: bool) -> _T:
+        """`result` of a committed write, after running the after-change hooks (not for a dry run)."""
+        if not dry_run:
+            self.changed()
+        return result
 
     # ---- writing
 
@@ -229,7 +253,10 @@ class Store:
                 also(s, done)
             return done
 
-        return self._write(work, dry_run=dry_run)
+        result = self._write(work, dry_run=dry_run)
+        if not dry_run:
+            self.changed()
+        return result
 
     # ---- reading
 
@@ -301,7 +328,8 @@ class Store:
         (nothing written) for an unknown or already merged id, a cohort, or merging a candidate into itself.
         """
         why, who, sources = resolution.checked_reason(reason), resolution.actor_name(actor), list(from_ids)
-        return self._write(lambda s: resolution.merge(s, into_id, sources, why, who), dry_run=dry_run)
+        return self._changing(self._write(lambda s: resolution.merge(s, into_id, sources, why, who),
+                                          dry_run=dry_run), dry_run)
 
     def plan_merge(self, into_id: str, from_ids: Iterable[str], *, reason: str = "preview",
                    actor: str | None = None) -> Asset | None:
@@ -327,8 +355,8 @@ class Store:
         merged id, an existing `new_id`, events that are not the candidate's, or moving all of them.
         """
         why, who, chosen = resolution.checked_reason(reason), resolution.actor_name(actor), list(event_ids)
-        return self._write(lambda s: resolution.split(s, asset_id, new_id, chosen, source, name, why, who),
-                           dry_run=dry_run)
+        return self._changing(self._write(lambda s: resolution.split(s, asset_id, new_id, chosen, source, name,
+                                                                     why, who), dry_run=dry_run), dry_run)
 
     def undo(self, action_id: int, *, reason: str, actor: str | None = None, dry_run: bool = False) -> int:
         """Reverse a merge or split; recorded as a new `undo` action (returned), the original kept, marked undone.
@@ -337,7 +365,8 @@ class Store:
         split whose events a later split moved again (undo that one first).
         """
         why, who = resolution.checked_reason(reason), resolution.actor_name(actor)
-        return self._write(lambda s: resolution.undo(s, action_id, why, who), dry_run=dry_run)
+        return self._changing(self._write(lambda s: resolution.undo(s, action_id, why, who), dry_run=dry_run),
+                              dry_run)
 
     def actions(self) -> list[ActionRecord]:
         """The entity-resolution audit log, oldest first, each marked with the undo that reversed it."""

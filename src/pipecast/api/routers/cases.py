@@ -228,21 +228,20 @@ def list_watches(state: StateDep, who: ReaderDep) -> WatchPage:
 @router.post("/alerts/watches", response_model=WatchPage, status_code=201, summary="Watch something",
              tags=["alerts"])
 def add_watch(state: StateDep, who: ReaderDep, body: WatchBody) -> WatchPage:
+    from pipecast.alerting import ensure_baseline
     from pipecast.alerts import Watch
     from pipecast.store.alerts import add_watch as stored_add
 
     _signed_in(who)
     stored_add(state.store, Watch(who.name, body.kind, body.target.strip()))
+    ensure_baseline(state.store)
     return list_watches(state, who)
 
 
 @router.post("/alerts/scan", summary="Find what changed since the last scan; write watchers' digests (admin)",
              tags=["alerts"])
 def scan_now(state: StateDep, who: AdminDep, targets: bool = True) -> dict[str, int]:
-    from pipecast.commands.alerts_cmd import registry_snapshot
-    from pipecast.store.alerts import scan
+    from pipecast.alerting import scan_registry
 
-    today = _today()
-    snapshot, tags, labels = registry_snapshot(state.store, today, targets=targets)
-    changes, made = scan(state.store, snapshot, tags, labels, today)
-    return {"changes": len(changes), "digests": len(made)}
+    changes, made = scan_registry(state.store, _today(), targets=targets)
+    return {"changes": changes, "digests": made}

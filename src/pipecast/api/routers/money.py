@@ -277,6 +277,7 @@ def _append(request: Request, state: StateDep, who: Principal, record: _R, actio
 
     added = state.store._write(work)
     request.state.audited = True
+    state.store.changed()  # after the commit: the alert scan (a failure is logged, the record stands)
     return added
 
 

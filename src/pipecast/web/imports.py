@@ -169,7 +169,8 @@ def _import(state: AppState, who: Principal, upload: StagedUpload, name: str, *,
             shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
             raise InputError(f"{who.name} may not write for {shown}: an editor writes only for its own "
                              "organisation's candidates", file=name, field="id")
-        summary = state.store.import_data(assets=assets, source_file=path, kind="assets", dry_run=dry_run)
+        summary = state.store.import_data(assets=assets, source_file=path, source_name=name, kind="assets",
+                                          dry_run=dry_run)
     summary.file = f"upload:{name}"
     return summary
 

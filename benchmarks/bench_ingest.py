@@ -1,8 +1,8 @@
 """China-registry import: parse a 100,000-record export with pipecast's importer vs pandas.read_csv alone.
 
-The file is generated in a temp dir with the columns of the real 2013-2018 registry scrape
-(/work/shared/data/china_ctr_registry_2013_2018: ctr_id, registration_year, status, drug_name, indication,
-public_title, phase_parsed_from_title, platform_record_id) and values shaped like it (CTR numbers by year,
+The file is generated in a temp dir with the columns of the real 2013-2018 registry scrape (kept beside
+the repository in ../shared/data/china_ctr_registry_2013_2018: ctr_id, registration_year, status, drug_name,
+indication, public_title, phase_parsed_from_title, platform_record_id) and values shaped like it (CTR numbers by year,
 the five list statuses, Chinese drug names with dosage forms, phase labels incl. BE and blanks).
 
 pipecast's `read_ctr` does more than pandas (encoding detection, header spellings, phase and date

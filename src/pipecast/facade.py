@@ -279,8 +279,8 @@ def choose_method(method: str | None, given: Mapping[str, Any], *, cli: bool = F
 
 def _montecarlo_settings(given: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "paths": given["paths"] if given["paths"] is not None else int_value("paths"),
-        "seed": given["seed"] if given["seed"] is not None else int_value("seed"),
+        "paths": int_value("paths", given["paths"]),
+        "seed": int_value("seed", given["seed"]),
         "engine": given["engine"] or from_env("engine"),
         "scheduler": given["scheduler"],
         "rho": given["rho"],

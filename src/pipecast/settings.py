@@ -105,8 +105,11 @@ def from_env(name: str) -> str:
     return text or item.default
 
 
-def int_value(name: str) -> int:
-    """An integer setting from its environment variable or default; a bad variable is an InputError."""
+def int_value(name: str, given: int | None = None) -> int:
+    """`given` when an option gave it, else the integer setting from its environment variable or default;
+    a bad variable is an InputError."""
+    if given is not None:
+        return given
     item = setting(name)
     text = from_env(name)
     try:

@@ -15,6 +15,8 @@ from pipecast.domain import Asset, Organisation, normalise_name, sponsors
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
+    from pipecast.api.deps import AppState
+
 ANONYMOUS_NAME = "anonymous"
 
 
@@ -81,6 +83,17 @@ def owns_asset(who: Principal, asset: Asset, organisations: list[Organisation]) 
     if org is None:
         return normalise_name(asset.sponsor) == normalise_name(who.org_id) != ""
     return sponsors(org, asset) or normalise_name(asset.sponsor) == normalise_name(org.id)
+
+
+def not_owned(state: AppState, who: Principal, assets: list[Asset]) -> list[str]:
+    """Ids of the candidates `who` may not write, as new rows or over the stored ones: an editor writes only
+    for its own organisation's candidates (used by the API's and the dashboard's imports)."""
+    if who.is_admin:
+        return []
+    orgs = state.views.organisations()
+    stored = {a.id: a for a in state.store.assets()}
+    return [a.id for a in assets
+            if not owns_asset(who, a, orgs) or (a.id in stored and not owns_asset(who, stored[a.id], orgs))]
 
 
 def owns_entity(who: Principal, entity: str, organisations: list[Organisation]) -> bool:

@@ -439,4 +439,4 @@ def register(app: typer.Typer) -> None:
 def _seed(seed: int | None) -> int:
     from pipecast.settings import int_value
 
-    return seed if seed is not None else int_value("seed")
+    return int_value("seed", seed)

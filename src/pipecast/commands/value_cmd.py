@@ -96,13 +96,6 @@ def deal(
         )
 
 
-def _setting_or(value: int | None, name: str) -> int:
-    """The option's value, or the settings table's (`pipecast.settings`) when it was not given."""
-    from pipecast.settings import int_value
-
-    return value if value is not None else int_value(name)
-
-
 def candidate(
     ctx: typer.Context,
     candidate_id: Annotated[str, typer.Argument(help="Candidate id, e.g. genrix-gr1803.")],
@@ -122,10 +115,11 @@ def candidate(
     Example: pipecast value candidate genrix-gr1803 --as-of 2026-12-01 --json
     """
     from pipecast.facade import resolve_as_of, resolve_rates
+    from pipecast.settings import int_value
     from pipecast.valuation import candidate_json, correlation_from
 
     when = resolve_as_of(as_of)
-    n_paths, n_seed = _setting_or(paths, "paths"), _setting_or(seed, "seed")
+    n_paths, n_seed = int_value("paths", paths), int_value("seed", seed)
     rate_set = resolve_rates(rates)
     out = candidate_json(_assets(ctx, assets, when), candidate_id, rate_set, economics, currency, when,
                          paths=n_paths, seed=n_seed, correlation=correlation_from(rho, review_sigma, rate_set))
@@ -168,10 +162,11 @@ def pipeline(
     """
     from pipecast.domain import Portfolio
     from pipecast.facade import require_candidates, resolve_as_of, resolve_rates
+    from pipecast.settings import int_value
     from pipecast.valuation import correlation_from, pipeline_json
 
     when = resolve_as_of(as_of)
-    n_paths, n_seed = _setting_or(paths, "paths"), _setting_or(seed, "seed")
+    n_paths, n_seed = int_value("paths", paths), int_value("seed", seed)
     chosen = _assets(ctx, assets, when)
     require_candidates(Portfolio(tuple(chosen), when), assets)
     rate_set = resolve_rates(rates)

@@ -22,8 +22,7 @@ from pipecast import clock
 from pipecast.api.auditing import record_write
 from pipecast.api.deps import AppState
 from pipecast.api.rowcheck import Problems, all_problems
-from pipecast.api.security import Principal, owns_asset
-from pipecast.domain import Asset
+from pipecast.api.security import Principal, not_owned
 from pipecast.errors import FileProblemsError, InputError, PipecastError
 from pipecast.store import ImportSummary
 
@@ -138,16 +137,6 @@ def import_upload(request: Request, state: AppState, who: Principal, upload: Sta
     return ImportOutcome(summary, None)
 
 
-def _refused(state: AppState, who: Principal, assets: list[Asset]) -> list[str]:
-    """Candidates this user may not write: an editor writes only for its own organisation's candidates."""
-    if who.is_admin:
-        return []
-    orgs = state.views.organisations()
-    stored = {a.id: a for a in state.store.assets()}
-    return [a.id for a in assets
-            if not owns_asset(who, a, orgs) or (a.id in stored and not owns_asset(who, stored[a.id], orgs))]
-
-
 def _import(state: AppState, who: Principal, upload: StagedUpload, name: str, *, dry_run: bool) -> ImportSummary:
     from pipecast.ingest.assets_file import load_assets
 
@@ -164,7 +153,7 @@ def _import(state: AppState, who: Principal, upload: StagedUpload, name: str, *,
             assets = load_assets(path, today=today)
         except InputError as exc:
             raise FileProblemsError(exc, all_problems(path, exc, today=today)) from None
-        refused = _refused(state, who, assets)
+        refused = not_owned(state, who, assets)
         if refused:
             shown = ", ".join(refused[:5]) + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")
             raise InputError(f"{who.name} may not write for {shown}: an editor writes only for its own "

@@ -48,7 +48,7 @@ def _runs_long(state: AppState, spec: ForecastCreate) -> bool:
         return False
     from pipecast.settings import int_value
 
-    paths = spec.paths if spec.paths is not None else int_value("paths")
+    paths = int_value("paths", spec.paths)
     return paths > state.settings.sync_paths
 
 

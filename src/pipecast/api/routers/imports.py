@@ -22,9 +22,8 @@ from pipecast.api.deps import ReaderDep, StateDep, WriterDep
 from pipecast.api.errors import ApiError
 from pipecast.api.rowcheck import all_problems
 from pipecast.api.schemas import ImportResult, RowError
-from pipecast.api.security import owns_asset
+from pipecast.api.security import not_owned
 from pipecast.clock import today
-from pipecast.domain import Asset
 from pipecast.errors import InputError
 from pipecast.store import WriteResult
 from pipecast.store.upserts import file_sha256 as sha256
@@ -52,15 +51,6 @@ def _result(summary: WriteResult, name: str, errors: list[RowError]) -> ImportRe
 def _row_error(error: InputError, path: Path, name: str) -> RowError:
     return RowError(code="invalid_row", message=str(error).replace(str(path), name), field=error.field or None,
                     file=error.file.replace(str(path), name), row=error.row, expected=error.expected)
-
-
-def _forbidden(state: StateDep, who: WriterDep, assets: list[Asset]) -> list[str]:
-    if who.is_admin:
-        return []
-    orgs = state.views.organisations()
-    stored = {a.id: a for a in state.store.assets()}
-    return [a.id for a in assets
-            if not owns_asset(who, a, orgs) or (a.id in stored and not owns_asset(who, stored[a.id], orgs))]
 
 
 class BatchPublic(BaseModel):
@@ -136,7 +126,7 @@ def create_import(
             if problems.total > 1:
                 message += f" (and {problems.total - 1} more problem(s): a dry run lists them)"
             raise ApiError(422, "invalid_row", message, exc.field or None) from None
-        refused = _forbidden(state, who, assets)
+        refused = not_owned(state, who, assets)
         if refused:
             raise ApiError(403, "forbidden", f"{who.name} may not write for {', '.join(refused[:5])}"
                            + (f" and {len(refused) - 5} more" if len(refused) > 5 else "")

@@ -76,8 +76,8 @@ def compare_scenarios(request: Request, state: StateDep, who: ReaderDep, spec: S
 
     if spec.rates is not None and spec.rates not in BUNDLED_RATE_SETS:
         raise ApiError(422, "invalid", f"unknown rate set {spec.rates!r}", "rates")
-    paths = spec.paths if spec.paths is not None else int_value("paths")
-    seed = spec.seed if spec.seed is not None else int_value("seed")
+    paths = int_value("paths", spec.paths)
+    seed = int_value("seed", spec.seed)
     if paths > state.settings.max_paths:
         raise ApiError(422, "invalid", f"paths: at most {state.settings.max_paths}", "paths")
     if spec.base is not None:

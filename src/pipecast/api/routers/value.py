@@ -64,10 +64,10 @@ def _when_and_assets(state: StateDep, as_of: dt.date | None) -> tuple[dt.date, l
 def _monte_carlo(state: StateDep, paths: int | None, seed: int | None) -> tuple[int, int]:
     from pipecast.settings import int_value
 
-    chosen = paths if paths is not None else int_value("paths")
+    chosen = int_value("paths", paths)
     if chosen > state.settings.max_paths:
         raise ApiError(422, "invalid", f"paths: at most {state.settings.max_paths}", "paths")
-    return chosen, seed if seed is not None else int_value("seed")
+    return chosen, int_value("seed", seed)
 
 
 @router.post("/deal", summary="A deal's headline against its risk-adjusted value (as `pipecast value deal`)")

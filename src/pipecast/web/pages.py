@@ -497,38 +497,28 @@ def signin(request: Request, state: StateDep, username: Annotated[str, Form()] =
     from pipecast.api.errors import ApiError
     from pipecast.api.routers import auth
     from pipecast.api.schemas import LoginCreate
-    from pipecast.api.settings import SESSION_COOKIE
 
     t = _t(request)
     try:
         creds = LoginCreate.model_validate({"username": username, "password": password})
-        raw, _csrf, _user = auth._check_login(request, state, creds)
+        raw, _csrf, _user = auth.check_login(request, state, creds)
     except ValidationError:
         return _login_form(request, None, next, t["login_failed"], status=422)
     except ApiError as exc:  # 401 is already in the audit log; a 429 is recorded by the audit middleware
         text = {401: t["login_failed"], 429: t["login_throttled"]}.get(exc.status, exc.message)
         return _login_form(request, None, next, text, status=exc.status)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, raw, max_age=state.settings.session_hours * 3600, httponly=True,
-                        samesite="lax", secure=state.settings.secure_cookies, path="/")
+    auth.set_session_cookie(response, state, raw)
     return response
 
 
 @router.post("/signout")
 def signout(request: Request, state: StateDep, user: CurrentUserOrNone) -> Response:
     """End the browser session (the form carries the CSRF token) and go to the login page."""
-    from pipecast.api.auditing import record_write
+    from pipecast.api.routers.auth import end_browser_session
     from pipecast.api.settings import SESSION_COOKIE
-    from pipecast.store import users
-    from pipecast.store.users import session_scope
 
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        with session_scope(state.store, write=True) as session:
-            users.end_session(session=session, raw=cookie)
-    if user is not None:
-        record_write(request, state, user, action="logout", resource=user.name, status=200)
-    request.state.audited = True
+    end_browser_session(request, state, user)
     response = RedirectResponse(link(request, "/login"), status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

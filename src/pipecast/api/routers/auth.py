@@ -53,7 +53,7 @@ async def _credentials(request: Request) -> tuple[LoginCreate, str]:
         raise ApiError(422, "invalid", f"{field}: {first['msg']}", field) from None
 
 
-def _check_login(request: Request, state: StateDep, creds: LoginCreate) -> tuple[str, str, users.User]:
+def check_login(request: Request, state: StateDep, creds: LoginCreate) -> tuple[str, str, users.User]:
     settings = state.settings
     client = client_address(request)
     since = utcnow() - dt.timedelta(seconds=settings.login_window_seconds)
@@ -87,7 +87,7 @@ async def login(request: Request, state: StateDep) -> Response:
     is_form = not request.headers.get("content-type", "").startswith("application/json")
     target = following if following.startswith("/") and not following.startswith(("//", "/\\")) else "/"
     try:
-        raw, csrf, user = await anyio.to_thread.run_sync(_check_login, request, state, creds)
+        raw, csrf, user = await anyio.to_thread.run_sync(check_login, request, state, creds)
     except ApiError as exc:
         if is_form and exc.status == 401:  # a browser goes back to the login page, told it failed
             return RedirectResponse(f"/login?failed=1&next={quote(target)}", status_code=303)
@@ -98,13 +98,18 @@ async def login(request: Request, state: StateDep) -> Response:
     else:
         response = JSONResponse({"name": user.name, "role": user.role, "org_id": user.org_id, "via": "session",
                                  "csrf_token": csrf})
-    response.set_cookie(SESSION_COOKIE, raw, max_age=state.settings.session_hours * 3600, httponly=True,
-                        samesite="lax", secure=state.settings.secure_cookies, path="/")
+    set_session_cookie(response, state, raw)
     return response
 
 
-@router.post("/logout", summary="End the browser session")
-def logout(request: Request, state: StateDep, who: CurrentUserOrNone) -> Response:
+def set_session_cookie(response: Response, state: StateDep, raw: str) -> None:
+    """The browser session's cookie: HttpOnly, SameSite=Lax, Secure behind a proxy, for the session's life."""
+    response.set_cookie(SESSION_COOKIE, raw, max_age=state.settings.session_hours * 3600, httponly=True,
+                        samesite="lax", secure=state.settings.secure_cookies, path="/")
+
+
+def end_browser_session(request: Request, state: StateDep, who: Principal | None) -> None:
+    """End the session the request's cookie names (if any) and record the logout in the audit log."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         with session_scope(state.store, write=True) as session:
@@ -112,6 +117,11 @@ def logout(request: Request, state: StateDep, who: CurrentUserOrNone) -> Respons
     if who is not None:
         record_write(request, state, who, action="logout", resource=who.name, status=200)
     request.state.audited = True
+
+
+@router.post("/logout", summary="End the browser session")
+def logout(request: Request, state: StateDep, who: CurrentUserOrNone) -> Response:
+    end_browser_session(request, state, who)
     response: Response = JSONResponse({"logged_out": True})
     if not request.headers.get("content-type", "").startswith("application/json") and request.headers.get(
             "content-type"):
